@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpnops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Log line parsers: every supported format turns a line into the shared event dict
+(docs/architecture.md, "Log events").
+
+Public API (other modules call these names)::
+
+    parse_line(line, fmt=None, year=None, tz=None, host=None) -> dict | None
+    parse_lines(lines, fmt=None, year=None, tz=None, host=None) -> list
+    detect_format(sample_lines) -> str
+
+Formats: ``charon-file``, ``syslog``, ``journald`` (JSON objects; plain ``journalctl`` output is
+read as ``syslog``-shaped lines), ``pluto``, ``windows``, ``charon-status`` (``ipsec statusall``).
+
+>>> ev = parse_line('Nov 26 22:54:01 gw charon: 13[IKE] <gw|3> received AUTHENTICATION_FAILED notify error', year=2026)
+>>> ev['ts'], ev['host'], ev['daemon'], ev['source'], ev['ike_name'], ev['notifies']
+('2026-11-26T22:54:01Z', 'gw', 'charon', 'syslog', 'gw', ['AUTHENTICATION_FAILED'])
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+
+from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import (
+    charon_log,
+    journald,
+    pluto_log,
+    syslog,
+    windows_events,
+)
+from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import (
+    EVENT_KEYS,
+    StampCache,
+    is_hexdump,
+    redact,
+    secret_hint,
+)
+
+FORMATS = ('charon-file', 'syslog', 'journald', 'pluto', 'windows', 'charon-status')
+
+__all__ = ['parse_line', 'parse_lines', 'detect_format', 'FORMATS', 'EVENT_KEYS', 'redact']
+
+_RE_PLUTO_HINT = re.compile(
+    r'^(?:\S.{0,40}?:\s+)?(?:(?:ERROR|IMPAIR|WARNING): )?(?:\d{3} )?(?:"[^"]+"(?:\[\d+\])?(?: \S+)?(?: #\d+)?: '
+    r'|packet from \S+: |#\d+: "|\| )')
+_RE_PLUTO_WORDS = re.compile(r'STATE_(?:PARENT|MAIN|QUICK|V2)|pluto|IKEv2 connection|Pluto is|NSS:|whack')
+_RE_SECRET_DUMP = re.compile(r'(?i)(?:secret|SKEYSEED|Sk_[a-z]+|PSK|key)\s*=>\s*\d+ bytes')
+_FMT_ALIASES = {
+    'charon': 'charon-file', 'charon_file': 'charon-file', 'file': 'charon-file', 'android': 'charon-file',
+    'journal': 'journald', 'journald-json': 'journald', 'json': 'journald', 'journalctl': 'syslog',
+    'libreswan': 'pluto', 'rasclient': 'windows', 'statusall': 'charon-status', 'status': 'charon-status',
+    'auto': None,
+}
+
+
+def _text(line):
+    if isinstance(line, bytes):
+        line = line.decode('utf-8', 'replace')
+    elif not isinstance(line, str):
+        line = str(line)
+    if line.endswith('\n'):
+        line = line[:-1]
+    if line.endswith('\r'):
+        line = line[:-1]
+    if '\x00' in line:
+        line = line.replace('\x00', '')
+    return line
+
+
+def _norm_fmt(fmt):
+    if fmt is None:
+        return None
+    fmt = _FMT_ALIASES.get(fmt, fmt)
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError('unknown log format %r (known: %s)' % (fmt, ', '.join(FORMATS)))
+    return fmt
+
+
+def _classify(line):
+    """Format of one line, or None."""
+    s = line.lstrip()
+    if not s:
+        return None
+    if s[0] == '{':
+        return 'journald'
+    if charon_log.PARSERS[0]['getval'].match(line):
+        return 'charon-file'
+    for row in syslog.PARSERS:
+        m = row['getval'].match(line)
+        if m:
+            return 'syslog'
+    if windows_events.looks_like(line):
+        return 'windows'
+    if _RE_PLUTO_HINT.match(line) or _RE_PLUTO_WORDS.search(line):
+        return 'pluto'
+    for row in charon_log.STATUS_PARSERS:
+        if row['getval'].match(line):
+            return 'charon-status'
+    return None
+
+
+def detect_format(sample_lines):
+    """The format most lines of a sample are in; ``unknown`` when none is recognised.
+
+    >>> detect_format(['13[IKE] <a|1> initiating IKE_SA a[1] to 192.0.2.1'])
+    'charon-file'
+    >>> detect_format(['"west" #1: initiating IKEv2 connection to 192.1.2.23 using UDP'])
+    'pluto'
+    """
+    counts = {}
+    n = 0
+    for line in sample_lines:
+        line = _text(line)
+        if not line.strip():
+            continue
+        n += 1
+        if n > 400:
+            break
+        fmt = _classify(line)
+        if fmt is not None:
+            counts[fmt] = counts.get(fmt, 0) + 1
+    if not counts:
+        return 'unknown'
+    # Windows exports are mostly non-event lines around a few event lines: any hit decides
+    if 'windows' in counts and counts.get('charon-file', 0) + counts.get('syslog', 0) + counts.get('pluto', 0) == 0:
+        return 'windows'
+    return max(sorted(counts), key=lambda k: counts[k])
+
+
+def _parse_one(line, fmt, stamps, host):
+    if fmt == 'charon-file':
+        return charon_log.parse(line, stamps, host)
+    if fmt == 'syslog':
+        return syslog.parse(line, stamps, host)
+    if fmt == 'journald':
+        ev = journald.parse(line, stamps, host)
+        if ev is None:  # plain journalctl output
+            ev = syslog.parse(line, stamps, host, source='journald')
+        return ev
+    if fmt == 'pluto':
+        if not line.strip() or line.startswith('-- '):
+            return None
+        return pluto_log.parse(line, stamps, host)
+    if fmt == 'windows':
+        return windows_events.parse(line, stamps, host)
+    if fmt == 'charon-status':
+        return charon_log.parse_status(line, host)
+    return None
+
+
+def _auto(line, stamps, host):
+    fmt = _classify(line)
+    if fmt is None:
+        return None
+    return _parse_one(line, fmt, stamps, host)
+
+
+def _finish(ev, line):
+    if secret_hint(line):
+        ev['raw'] = redact(ev['raw'])
+        ev['msg'] = redact(ev['msg'])
+    return ev
+
+
+def parse_line(line, fmt=None, year=None, tz=None, host=None):
+    """One line to an event dict (docs/architecture.md shape), or None when it is not a log line of a
+    supported daemon. Never raises on bad input (only on a bad ``fmt`` or ``tz`` argument)."""
+    fmt = _norm_fmt(fmt)
+    stamps = StampCache(year, tz)
+    line = _text(line)
+    try:
+        ev = _parse_one(line, fmt, stamps, host) if fmt else _auto(line, stamps, host)
+        if ev is None and fmt:
+            ev = _auto(line, stamps, host)
+    except (ValueError, OverflowError, RecursionError, MemoryError):
+        return None
+    if ev is None:
+        return None
+    return _finish(ev, line)
+
+
+def parse_lines(lines, fmt=None, year=None, tz=None, host=None):
+    """Many lines (an iterable of str or bytes) to a list of events; lines that are not log lines
+    of a supported daemon are skipped. Year-less stamps get ``year`` or the inferred year, rolled
+    over from December to January."""
+    # Millions of small dicts kept alive: the cyclic GC would rescan them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_lines(lines, fmt, year, tz, host)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _parse_lines(lines, fmt, year, tz, host):
+    fmt = _norm_fmt(fmt)
+    stamps = StampCache(year, tz)
+    if not isinstance(lines, (list, tuple)):
+        lines = list(lines)
+    if fmt is None:
+        fmt = detect_format(lines[:400])
+        if fmt == 'unknown':
+            fmt = None
+    out = []
+    append = out.append
+    secret_dump = False
+    hint = secret_hint
+    win = windows_events.WindowsState(stamps, host) if fmt == 'windows' else None
+    if fmt == 'charon-file':
+        fast = charon_log.parse
+    else:
+        fast = None
+    for line in lines:
+        if not isinstance(line, str) or line.endswith('\n') or '\x00' in line:
+            line = _text(line)
+        try:
+            if fast is not None:
+                ev = fast(line, stamps, host)
+            elif win is not None:
+                evs = win.feed(line)
+                for ev in evs:
+                    append(_finish(ev, ev['raw']))
+                continue
+            elif fmt is not None:
+                ev = _parse_one(line, fmt, stamps, host)
+            else:
+                ev = None
+            if ev is None:
+                ev = _auto(line, stamps, host)
+                if ev is None:
+                    continue
+        except (ValueError, OverflowError, RecursionError):
+            continue
+        if hint(line):
+            _finish(ev, line)
+            secret_dump = _RE_SECRET_DUMP.search(line) is not None
+        elif secret_dump:
+            if is_hexdump(ev['msg']):
+                ev['msg'] = '<redacted>'
+                ev['raw'] = line[:len(line) - len(line.lstrip())] + '<redacted hex dump>'
+            else:
+                secret_dump = False
+        append(ev)
+    if win is not None:
+        for ev in win.flush():
+            append(_finish(ev, ev['raw']))
+    return out
