@@ -1,0 +1,244 @@
+/*
+ * clockshim.c - LD_PRELOAD shim that gives a lab host a settable emulated clock.
+ *
+ * Loaded together with libfaketime, shim first:
+ *   LD_PRELOAD="/path/clockshim.so /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+ *   FAKETIME_TIMESTAMP_FILE=<host offset file>   e.g. "-86400" or "+0"
+ *   FAKETIME_NO_CACHE=1  FAKETIME_DONT_FAKE_MONOTONIC=1
+ *
+ * libfaketime makes every time read return real time + the offset in the file.
+ * This shim makes the clock *setters* work on that emulated clock instead of the
+ * machine's: a step (clock_settime(CLOCK_REALTIME), settimeofday, or
+ * adjtimex/ntp_adjtime/clock_adjtime with ADJ_SETOFFSET) becomes a new offset
+ * (new time - real time) written atomically (temp file + rename) to the offset
+ * file.  The kernel's setters are never called, so the real clock cannot move
+ * even if the process still held CAP_SYS_TIME (the lab drops it as well).
+ *
+ * Read-only and slewing adjtimex calls are answered from a small per-process
+ * state that looks like an idle kernel clock: frequency 0, tick 10000 (USER_HZ
+ * 100), no pending offset.  ADJ_OFFSET/ADJ_FREQUENCY are accepted and ignored:
+ * the emulated clock runs exactly at the real clock's rate, and that truth is
+ * what the caller reads back.  A tick set with ADJ_TICK is echoed back together
+ * with a frequency that cancels it (freq = (10000 - tick) * 100 ppm), again an
+ * effective rate of 0: chronyd slews large offsets through the tick and does
+ * not read the tick back, only the frequency, so a plain "tick 10000, freq 0"
+ * would make it believe its slew ran.  ADJ_STATUS, ADJ_MAXERROR, ADJ_ESTERROR,
+ * ADJ_TIMECONST and ADJ_TAI are remembered; a step resets maxerror/esterror to
+ * 16 s and sets STA_UNSYNC as the kernel does, which is how chronyd detects
+ * working ADJ_SETOFFSET support.
+ *
+ * Kernel packet timestamps (SO_TIMESTAMP, SO_TIMESTAMPNS, SO_TIMESTAMPING) are
+ * real time, which libfaketime cannot fake; setsockopt refuses them with
+ * ENOPROTOOPT so NTP clients fall back to (emulated) daemon timestamps.
+ * Without this chronyd uses them whenever they look plausible (host clock less
+ * than 1 s off) and then cannot see nor correct a sub-second skew.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NTP_PHASE_LIMIT 16000000L      /* us: kernel's maxerror/esterror ceiling */
+#define MAXERR_GROWTH   500L           /* us per second, as the kernel adds */
+
+/* Per-process NTP state (the kernel's is global; ours is emulated). */
+static int st_status = STA_UNSYNC;
+static long st_maxerror = NTP_PHASE_LIMIT, st_esterror = NTP_PHASE_LIMIT;
+static long st_constant = 2, st_tai = 0, st_tick = 10000;
+static time_t st_maxerror_since;       /* real second when maxerror was last set */
+
+/* Real time straight from the kernel, bypassing libfaketime (and the vDSO). */
+static int real_now(struct timespec *ts)
+{
+    return syscall(SYS_clock_gettime, CLOCK_REALTIME, ts);
+}
+
+static double ts2d(const struct timespec *ts)
+{
+    return ts->tv_sec + ts->tv_nsec / 1e9;
+}
+
+/* Write "<new - real>" to the offset file: temp file + rename, same directory. */
+static int set_emulated_time(double new_time)
+{
+    const char *path = getenv("FAKETIME_TIMESTAMP_FILE");
+    char tmp[4096], buf[64];
+    struct timespec real;
+    int fd, n;
+
+    if (!path || !*path) {
+        errno = EPERM;                 /* no emulated clock: behave as unprivileged */
+        return -1;
+    }
+    real_now(&real);
+    n = snprintf(buf, sizeof buf, "%+.9f\n", new_time - ts2d(&real));
+    if (snprintf(tmp, sizeof tmp, "%s.shim%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (write(fd, buf, n) != n || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    /* The clock was stepped: the kernel would clear its NTP error estimates. */
+    st_status |= STA_UNSYNC;
+    st_maxerror = st_esterror = NTP_PHASE_LIMIT;
+    st_maxerror_since = real.tv_sec;
+    return 0;
+}
+
+/* Emulated "now" as the caller sees it (libfaketime's clock_gettime). */
+static double emulated_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts2d(&ts);
+}
+
+int clock_settime(clockid_t clk, const struct timespec *tp)
+{
+    if (clk != CLOCK_REALTIME || tp->tv_nsec < 0 || tp->tv_nsec >= 1000000000L) {
+        errno = EINVAL;
+        return -1;
+    }
+    return set_emulated_time(ts2d(tp));
+}
+
+int settimeofday(const struct timeval *tv, const struct timezone *tz)
+{
+    (void)tz;                          /* the kernel timezone is ignored */
+    if (!tv)
+        return 0;
+    if (tv->tv_usec < 0 || tv->tv_usec >= 1000000L) {
+        errno = EINVAL;
+        return -1;
+    }
+    return set_emulated_time(tv->tv_sec + tv->tv_usec / 1e6);
+}
+
+/* The common adjtimex implementation; returns the clock state like the kernel. */
+static int shim_adjtimex(struct timex *tx)
+{
+    unsigned int m = tx->modes;
+    struct timespec real;
+    double now;
+    long grown;
+
+    if ((m & ADJ_OFFSET_SINGLESHOT) == ADJ_OFFSET_SINGLESHOT) {
+        /* Old adjtime(): accept and ignore the slew, nothing is outstanding. */
+        tx->offset = 0;
+        m = 0;
+    } else {
+        if (m & ADJ_SETOFFSET) {       /* validate exactly as the kernel does */
+            long lim = (m & ADJ_NANO) ? 1000000000L : 1000000L;
+            if (tx->time.tv_usec < 0 || tx->time.tv_usec >= lim) {
+                errno = EINVAL;
+                return -1;
+            }
+        }
+        if ((m & ADJ_TICK) && (tx->tick < 9000 || tx->tick > 11000)) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (m & ADJ_SETOFFSET) {
+            double delta = tx->time.tv_sec +
+                tx->time.tv_usec / ((m & ADJ_NANO) ? 1e9 : 1e6);
+            if (delta != 0 && set_emulated_time(emulated_now() + delta) != 0)
+                return -1;
+            st_status |= STA_UNSYNC;   /* even a zero step clears the estimates */
+            st_maxerror = st_esterror = NTP_PHASE_LIMIT;
+        }
+        if (m & ADJ_NANO)   st_status |= STA_NANO;
+        if (m & ADJ_MICRO)  st_status &= ~STA_NANO;
+        if (m & ADJ_STATUS) st_status = (st_status & STA_RONLY) | (tx->status & ~STA_RONLY);
+        if (m & ADJ_MAXERROR) {
+            st_maxerror = tx->maxerror;
+            real_now(&real);
+            st_maxerror_since = real.tv_sec;
+        }
+        if (m & ADJ_ESTERROR)  st_esterror = tx->esterror;
+        if (m & ADJ_TIMECONST) st_constant = tx->constant;
+        if (m & ADJ_TAI)       st_tai = tx->constant;
+        if (m & ADJ_TICK)      st_tick = tx->tick;  /* echoed, cancelled below */
+        /* ADJ_OFFSET, ADJ_FREQUENCY: accepted, not applied. */
+    }
+
+    /* Fill in the (emulated) clock state, as the kernel does on every call. */
+    real_now(&real);
+    grown = st_maxerror + MAXERR_GROWTH * (long)(real.tv_sec - st_maxerror_since);
+    if (st_maxerror_since == 0 || grown > NTP_PHASE_LIMIT || grown < st_maxerror)
+        grown = NTP_PHASE_LIMIT;
+    if (grown >= NTP_PHASE_LIMIT)
+        st_status |= STA_UNSYNC;       /* the kernel does this in second_overflow */
+    tx->offset = 0;
+    tx->freq = (10000 - st_tick) * 100L * 65536L;  /* tick + freq = rate 0 */
+    tx->maxerror = grown;
+    tx->esterror = st_esterror;
+    tx->status = st_status;
+    tx->constant = st_constant;
+    tx->precision = 1;
+    tx->tolerance = 500L << 16;        /* MAXFREQ_SCALED: 500 ppm */
+    tx->tick = st_tick;                /* normally 10000 = 1e6 / USER_HZ(100) */
+    tx->ppsfreq = tx->jitter = tx->stabil = 0;
+    tx->shift = 0;
+    tx->calcnt = tx->errcnt = tx->jitcnt = tx->stbcnt = 0;
+    tx->tai = st_tai;
+    now = emulated_now();
+    tx->time.tv_sec = (time_t)now;
+    tx->time.tv_usec = (long)((now - (double)tx->time.tv_sec) *
+                              ((st_status & STA_NANO) ? 1e9 : 1e6));
+
+    if (st_status & STA_UNSYNC)
+        return TIME_ERROR;
+    if (st_status & STA_INS)
+        return TIME_INS;
+    if (st_status & STA_DEL)
+        return TIME_DEL;
+    return TIME_OK;
+}
+
+/* glibc's adjtimex/ntp_adjtime call clock_adjtime internally (not through the
+ * PLT), so each public entry point is wrapped separately. */
+int adjtimex(struct timex *tx)   { return shim_adjtimex(tx); }
+int __adjtimex(struct timex *tx) { return shim_adjtimex(tx); }
+int ntp_adjtime(struct timex *tx) { return shim_adjtimex(tx); }
+
+int clock_adjtime(clockid_t clk, struct timex *tx)
+{
+    if (clk != CLOCK_REALTIME) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shim_adjtimex(tx);
+}
+
+/* Refuse kernel packet timestamps (real time); everything else passes through. */
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+
+    if (level == SOL_SOCKET &&
+        (name == SO_TIMESTAMP_OLD || name == SO_TIMESTAMPNS_OLD ||
+         name == SO_TIMESTAMPING_OLD || name == SO_TIMESTAMP_NEW ||
+         name == SO_TIMESTAMPNS_NEW || name == SO_TIMESTAMPING_NEW)) {
+        errno = ENOPROTOOPT;
+        return -1;
+    }
+    if (!real_setsockopt)
+        real_setsockopt = (int (*)(int, int, int, const void *, socklen_t))
+            dlsym(RTLD_NEXT, "setsockopt");
+    return real_setsockopt(fd, level, name, val, len);
+}
