@@ -197,3 +197,37 @@ def test_ansible_lint_config_enforces_the_production_profile(tmp_path: pathlib.P
     assert dirty.returncode != 0
     assert "fqcn[action-core]" in dirty.stdout + dirty.stderr
     assert "name[play]" in dirty.stdout + dirty.stderr
+
+
+def test_ansible_lint_resolves_collection_content_through_ansible_cfg(tmp_path: pathlib.Path) -> None:
+    coll = "collections/ansible_collections/vpnops/ikev2"
+    module = '''\
+        #!/usr/bin/python
+        DOCUMENTATION = r"""
+        module: zz_probe
+        short_description: Probe
+        description: Probe.
+        author: vpnops maintainers
+        options: {}
+        """
+        from ansible.module_utils.basic import AnsibleModule
+        AnsibleModule(argument_spec={}).exit_json(changed=False)
+        '''
+    play = "---\n- name: Probe\n  hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: Probe it\n      vpnops.ikev2.{}:\n"
+    proj = _project(tmp_path, {
+        ".ansible-lint": (REPO / ".ansible-lint").read_text(),
+        "ansible.cfg": (REPO / "ansible.cfg").read_text(),
+        f"{coll}/galaxy.yml": (COLLECTION / "galaxy.yml").read_text(),
+        f"{coll}/meta/runtime.yml": (COLLECTION / "meta" / "runtime.yml").read_text(),
+        f"{coll}/plugins/modules/zz_probe.py": module,
+        "playbooks/probe.yml": play.format("zz_probe"),
+    })
+    lint = [str(VENV_BIN / "ansible-lint"), "--nocolor", "playbooks/probe.yml"]
+    found = _run(lint, proj)
+    assert found.returncode == 0, found.stdout + found.stderr
+
+    # Control: a module the collection does not have fails the syntax check.
+    (proj / "playbooks" / "probe.yml").write_text(play.format("zz_absent"))
+    missing = _run(lint, proj)
+    assert missing.returncode != 0
+    assert "syntax-check" in missing.stdout + missing.stderr
