@@ -90,8 +90,11 @@ def test_ansible_cfg_settings() -> None:
 
     ssh = plugin_settings("CONNECTION", "ssh")
     assert ssh["pipelining"] is True
-    for option in ("ControlPersist=", "StrictHostKeyChecking=accept-new", "UserKnownHostsFile=lab/state/"):
-        assert option in ssh["ssh_args"]
+    assert "ControlPersist=" in ssh["ssh_args"]
+    # The lab inventory's own known_hosts, strict checking and ControlPath must not be overridden.
+    for option in ("StrictHostKeyChecking", "UserKnownHostsFile", "ControlPath"):
+        assert option not in ssh["ssh_args"]
+    assert "HOST_KEY_CHECKING" not in base
     assert plugin_settings("CALLBACK", "default")["result_format"] == "yaml"
 
 
