@@ -1,0 +1,818 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpnops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The classification engine: rule matching over events and facts, correlation of the two ends of
+each tunnel, ranking of causes above symptoms. Plain Python, importable without Ansible.
+
+Input: ``{host: HostInput}``; output: the report dict of issue 4 (``{"schema": 1, "findings": [...],
+"hosts": {...}}``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import string
+
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.prefilter import Prefilter
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.rules import load_rules
+
+WINDOW_S = 900          # cause and symptom on two hosts: same incident if within this (clock-corrected)
+MAX_EVIDENCE = 8
+_RULESET_CACHE = {}
+
+
+class HostInput(object):
+    """What the engine knows about one host: events (parsed log lines), facts, status."""
+
+    def __init__(self, name, events=None, facts=None, status='ok', reason=None):
+        self.name = name
+        self.events = list(events or [])
+        self.facts = facts if isinstance(facts, dict) else None
+        self.status = status
+        self.reason = reason
+
+
+def default_ruleset():
+    rs = _RULESET_CACHE.get('default')
+    if rs is None:
+        rs = load_rules()
+        _RULESET_CACHE['default'] = rs
+        _RULESET_CACHE['prefilter'] = Prefilter(rs.signatures())
+    return rs
+
+
+def default_prefilter():
+    default_ruleset()
+    return _RULESET_CACHE['prefilter']
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+class _SafeDict(dict):
+    def __missing__(self, key):
+        return '(unknown %s)' % key.replace('ctx_', '').replace('_', ' ')
+
+
+_FMT = string.Formatter()
+
+
+def render(template, values):
+    try:
+        return ' '.join(_FMT.vformat(template, (), _SafeDict(values)).split())
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return ' '.join(template.split())
+
+
+def _parse_iso(ts):
+    if not ts or not isinstance(ts, str):
+        return None
+    try:
+        t = ts.rstrip('Z')
+        if '.' in t:
+            base, frac = t.split('.', 1)
+            frac = (frac + '000000')[:6]
+            t = base + '.' + frac
+            dt = datetime.datetime.strptime(t, '%Y-%m-%dT%H:%M:%S.%f')
+        else:
+            dt = datetime.datetime.strptime(t[:19], '%Y-%m-%dT%H:%M:%S')
+        return dt.replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+
+
+_CERT_TIME_FORMATS = ('%b %d %H:%M:%S %Y', '%b %d %H:%M:%S %Y %Z', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%SZ',
+                      '%b %d %H:%M:%S %Y UTC', '%Y-%m-%dT%H:%M:%S')
+
+
+def _parse_cert_time(text):
+    if not text:
+        return None
+    t = ' '.join(str(text).replace(' UTC', '').replace(' GMT', '').split())
+    for fmt in _CERT_TIME_FORMATS:
+        try:
+            return datetime.datetime.strptime(t, fmt).replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            continue
+    return _parse_iso(t if t.endswith('Z') else t + 'Z')
+
+
+def _get_path(obj, path):
+    """Values at a dotted path; ``[*]`` fans out over lists. Returns a list of (value, item)."""
+    cur = [(obj, None)]
+    for part in path.split('.'):
+        star = part.endswith('[*]')
+        key = part[:-3] if star else part
+        nxt = []
+        for val, item in cur:
+            if isinstance(val, dict) and key in val:
+                v = val[key]
+                if star:
+                    if isinstance(v, list):
+                        nxt.extend((x, x) for x in v)
+                else:
+                    nxt.append((v, item))
+        cur = nxt
+    return cur
+
+
+def _num(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _human_seconds(v):
+    v = abs(float(v))
+    if v >= 86400:
+        return '%.1f days' % (v / 86400)
+    if v >= 3600:
+        return '%.1f hours' % (v / 3600)
+    if v >= 60:
+        return '%.0f minutes' % (v / 60)
+    return '%.0f seconds' % v
+
+
+# ----------------------------------------------------------------------------------- per host state
+
+class _Hit(object):
+    __slots__ = ('event', 'groups', 'idx')
+
+    def __init__(self, event, groups, idx):
+        self.event = event
+        self.groups = groups
+        self.idx = idx
+
+
+class _HostState(object):
+    def __init__(self, hi):
+        self.input = hi
+        self.name = hi.name
+        self.hits = {}       # rule id -> [Hit]
+        self.ctx = {}        # context id -> [Hit]
+        self.self_addrs = set()
+        self.peer_addrs = {}
+        self.self_ids = set()
+        self.peer_ids = set()
+        self.links = set()
+        self.weak_links = set()
+        self.sa_peers = {}
+        self.all_states = {}
+        self.offset = None
+        facts = hi.facts or {}
+        t = facts.get('time') if isinstance(facts.get('time'), dict) else {}
+        off = _num(t.get('offset_s')) if t else None
+        if off is None and isinstance(t.get('ntp'), dict):
+            off = None
+        self.offset = off
+
+    def ctx_value(self, cid, group='value'):
+        hits = self.ctx.get(cid)
+        if not hits:
+            return None
+        for h in reversed(hits):
+            v = h.groups.get(group)
+            if v:
+                return v
+        return hits[-1].event.get('msg')
+
+
+def _match_events(state, events, sigs, ruleset, owners_by_sig):
+    """Run the rules and context extractors whose signatures the prefilter found."""
+    for idx in sorted(sigs):
+        ev = events[idx]
+        msg = ev.get('msg') or ''
+        daemon = ev.get('daemon')
+        cands = []
+        seen = set()
+        for sid in sigs[idx]:
+            for owner in owners_by_sig[sid]:
+                if id(owner) not in seen:
+                    seen.add(id(owner))
+                    cands.append(owner)
+        for owner in cands:
+            if owner.daemons and daemon not in owner.daemons:
+                continue
+            if owner.regex is not None:
+                m = owner.regex.search(msg)
+                if m is None:
+                    continue
+                groups = dict((k, v) for k, v in m.groupdict().items() if v is not None)
+            else:
+                if not any(s in msg for s in owner.signatures):
+                    continue
+                groups = {}
+            npat = owner.when.get('not_pattern') if not owner.is_context else None
+            if npat is not None and npat.search(msg):
+                continue
+            bucket = state.ctx if owner.is_context else state.hits
+            bucket.setdefault(owner.id, []).append(_Hit(ev, groups, idx))
+
+
+def _collect_addresses(state):
+    """Self/peer addresses and identities from events, context and facts (for correlation)."""
+    sa_peers = state.sa_peers
+    for ev in state.input.events:
+        p = ev.get('peer')
+        if p:
+            state.peer_addrs[p] = state.peer_addrs.get(p, 0) + 1
+            key = ev.get('ike_id')
+            if key is not None:
+                sa_peers[(ev.get('ike_name'), key)] = p
+                sa_peers[(None, key)] = p
+    for h in state.ctx.get('established', ()):
+        v = h.groups.get('value')
+        if v:
+            m = re.match(r'(\S+?)\[([^\]]*)\]\.\.\.(\S+?)\[([^\]]*)\]', v)
+            if m:
+                state.self_addrs.add(m.group(1))
+                state.self_ids.add(m.group(2))
+                state.peer_addrs[m.group(3)] = state.peer_addrs.get(m.group(3), 0) + 1
+                state.peer_ids.add(m.group(4))
+    for h in state.ctx.get('peer_identity', ()):
+        g = h.groups
+        if g.get('local'):
+            state.self_addrs.add(g['local'])
+        if g.get('local_id') and g['local_id'] != '%any':
+            state.self_ids.add(g['local_id'])
+        if g.get('value'):
+            state.peer_addrs[g['value']] = state.peer_addrs.get(g['value'], 0) + 1
+        if g.get('peer_id') and g['peer_id'] != '%any':
+            state.peer_ids.add(g['peer_id'])
+    for h in state.ctx.get('own_identity', ()):
+        if h.groups.get('value'):
+            state.self_ids.add(h.groups['value'])
+    for cid in ('responder', 'initiator'):
+        for h in state.ctx.get(cid, ()):
+            v = h.groups.get('value')
+            if v and re.match(r'^[0-9a-fA-F.:]+$', v):
+                state.peer_addrs[v] = state.peer_addrs.get(v, 0) + 1
+    facts = state.input.facts or {}
+    state.self_ids.add(state.name)
+    if isinstance(facts.get('hostname'), str):
+        state.self_ids.add(facts['hostname'])
+    net = facts.get('network') if isinstance(facts.get('network'), dict) else {}
+    for a in net.get('addresses') or ():
+        if isinstance(a, str):
+            state.self_addrs.add(a.split('/')[0])
+        elif isinstance(a, dict):
+            v = a.get('addr') or a.get('address')
+            if isinstance(v, str):
+                state.self_addrs.add(v.split('/')[0])
+    for itf in net.get('interfaces') or ():
+        if isinstance(itf, dict):
+            for a in itf.get('addrs') or ():
+                if isinstance(a, str):
+                    state.self_addrs.add(a.split('/')[0])
+    conns = facts.get('conns') if isinstance(facts.get('conns'), dict) else {}
+    for c in conns.get('conns') or ():
+        if not isinstance(c, dict):
+            continue
+        for a in c.get('local_addrs') or ():
+            if isinstance(a, str) and a not in ('%any', '0.0.0.0', '::'):
+                state.self_addrs.add(a)
+        for a in c.get('remote_addrs') or ():
+            if isinstance(a, str) and a not in ('%any', '0.0.0.0', '::'):
+                state.peer_addrs[a] = state.peer_addrs.get(a, 0) + 1
+        for side, target in (('local', state.self_ids), ('remote', state.peer_ids)):
+            for auth in c.get(side) or ():
+                if isinstance(auth, dict) and isinstance(auth.get('id'), str) and '*' not in auth['id']:
+                    target.add(auth['id'])
+    sas = facts.get('sas') if isinstance(facts.get('sas'), dict) else {}
+    for sa in sas.get('ike') or ():
+        if isinstance(sa, dict):
+            if sa.get('local_host'):
+                state.self_addrs.add(sa['local_host'])
+            if sa.get('remote_host'):
+                state.peer_addrs[sa['remote_host']] = state.peer_addrs.get(sa['remote_host'], 0) + 1
+            if sa.get('local_id'):
+                state.self_ids.add(sa['local_id'])
+            if sa.get('remote_id'):
+                state.peer_ids.add(sa['remote_id'])
+    state.self_ids.discard('%any')
+    state.peer_ids.discard('%any')
+
+
+def _correlate(states):
+    names = list(states)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            A, B = states[a], states[b]
+            linked = (set(A.peer_addrs) & B.self_addrs or set(B.peer_addrs) & A.self_addrs
+                      or A.peer_ids & B.self_ids or B.peer_ids & A.self_ids
+                      or b in A.peer_addrs or a in B.peer_addrs)
+            if linked:
+                A.links.add(b)
+                B.links.add(a)
+    active = [n for n in names if states[n].hits or states[n].input.events]
+    if len(names) == 2:
+        a, b = names
+        if not states[a].links and not states[b].links:
+            states[a].weak_links.add(b)
+            states[b].weak_links.add(a)
+    else:
+        lonely = [n for n in active if not states[n].links]
+        if len(lonely) == 2:
+            a, b = lonely
+            states[a].weak_links.add(b)
+            states[b].weak_links.add(a)
+
+
+def _sa_peer(state, ev):
+    p = ev.get('peer')
+    if p:
+        return p
+    key = ev.get('ike_id')
+    if key is None:
+        return None
+    return state.sa_peers.get((ev.get('ike_name'), key)) or state.sa_peers.get((None, key))
+
+
+def _host_of_addr(state, addr):
+    for name, st in state.all_states.items():
+        if name != state.name and (addr == name or addr in st.self_addrs):
+            return name
+    return None
+
+
+def _peer_hosts(state, hits):
+    """Who is on the other end of these hits: a host of the run when it can be told, else the
+    peer's address; linked hosts when the lines name no peer."""
+    for h in hits:
+        p = _sa_peer(state, h.event)
+        if p:
+            return [_host_of_addr(state, p) or p]
+    peers = sorted(state.links) or sorted(state.weak_links)
+    if peers:
+        return peers
+    if len(state.peer_addrs) == 1:
+        return list(state.peer_addrs)
+    return []
+
+
+def _peer_label(state, hits):
+    peers = _peer_hosts(state, hits)
+    if peers:
+        return ', '.join(peers)
+    return 'the peer'
+
+
+def _when_ok(when, state, msg):
+    for cid in when.get('context', ()):
+        if cid not in state.ctx:
+            return False
+    anyof = when.get('context_any')
+    if anyof and not any(c in state.ctx for c in anyof):
+        return False
+    for cid in when.get('no_context', ()):
+        if cid in state.ctx:
+            return False
+    pat = when.get('pattern')
+    if pat is not None and not pat.search(msg or ''):
+        return False
+    npat = when.get('not_pattern')
+    if npat is not None and npat.search(msg or ''):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------------- findings
+
+class _Finding(object):
+    def __init__(self, rule, host, category, confidence, kind, blame, phase, hits, values, evidence,
+                 hosts, priority, ts=None):
+        self.rule = rule
+        self.host = host
+        self.category = category
+        self.confidence = confidence
+        self.kind = kind
+        self.blame = blame
+        self.phase = phase
+        self.hits = hits
+        self.values = values
+        self.evidence = evidence
+        self.hosts = hosts
+        self.priority = priority
+        self.ts = ts
+        self.absorbed = []
+        self.summary = ''
+
+
+def _evidence_from_hits(state, hits, rule):
+    ev = []
+    seen = set()
+    for h in hits[:3] + hits[-1:]:
+        raw = h.event.get('raw') or h.event.get('msg') or ''
+        if raw in seen:
+            continue
+        seen.add(raw)
+        ev.append({'host': state.name, 'source': h.event.get('source') or 'log', 'line': raw[:2000]})
+    spec = rule.get('evidence') or {}
+    for cid in spec.get('context', ()):
+        for h in state.ctx.get(cid, ())[-2:]:
+            raw = h.event.get('raw') or ''
+            if raw in seen:
+                continue
+            seen.add(raw)
+            ev.append({'host': state.name, 'source': h.event.get('source') or 'log', 'line': raw[:2000]})
+    return ev[:spec.get('max_lines', MAX_EVIDENCE)]
+
+
+def _base_values(state, hits):
+    first = hits[0] if hits else None
+    values = {'host': state.name, 'peer': _peer_label(state, hits), 'count': len(hits)}
+    if first is not None:
+        values['msg'] = first.event.get('msg') or ''
+        values['ts'] = first.event.get('ts') or 'an unknown time'
+        values.update(first.groups)
+    for cid, chits in state.ctx.items():
+        v = state.ctx_value(cid)
+        if v is not None:
+            values['ctx_' + cid] = v
+        for k, gv in chits[-1].groups.items():
+            if k != 'value':
+                values['ctx_%s_%s' % (cid, k)] = ' (%s)' % gv if k == 'peer_id' else gv
+    return values
+
+
+def _apply_refine(rule, state, msg, cat, conf, kind, blame, phase):
+    prio = rule['priority']
+    for r in rule.refine:
+        if _when_ok(r['when'], state, msg):
+            cat = r.get('category', cat)
+            conf = r.get('confidence', conf)
+            kind = r.get('kind', kind)
+            blame = r.get('blame', blame)
+            phase = r.get('phase', phase)
+            prio = r.get('priority', prio)
+            break
+    return cat, conf, kind, blame, phase, prio
+
+
+def _cert_validity(state, hit, now):
+    """Decide expired / not yet valid / clock skew from the dates charon printed."""
+    g = hit.groups
+    nb = _parse_cert_time(g.get('not_before'))
+    na = _parse_cert_time(g.get('not_after'))
+    ts = _parse_iso(hit.event.get('ts'))
+    off = state.offset
+    if nb is None or na is None:
+        return 'cert_expired', 0.6, 'peer', 'validity dates not readable'
+    if off is not None and abs(off) > 300:
+        return 'clock_skew', 0.95, 'self', '%s clock is %s off' % (state.name, _human_seconds(off))
+    if ts is not None:
+        if ts < nb:
+            # the verifying host's clock is before the start of validity: its clock is behind,
+            # unless the real time (controller) says the certificate is not yet valid either
+            if now < nb:
+                return 'cert_expired', 0.8, 'peer', 'not yet valid'
+            return 'clock_skew', 0.8, 'self', 'not yet valid by %s' % _human_seconds((nb - ts).total_seconds())
+        if ts > na:
+            if now <= na and off is None and (ts - now).total_seconds() > 3600:
+                return 'clock_skew', 0.75, 'self', 'expired only by the host clock'
+            return 'cert_expired', 0.9, 'peer', 'expired %s before' % _human_seconds((ts - na).total_seconds())
+    else:
+        if nb <= now <= na:
+            return 'clock_skew', 0.7, 'self', 'valid by the real time'
+        return 'cert_expired', 0.85, 'peer', 'outside validity'
+    return 'cert_expired', 0.6, 'peer', ''
+
+
+def _log_findings(state, ruleset, now):
+    out = []
+    for rule in ruleset.log_rules:
+        hits = state.hits.get(rule.id)
+        if not hits or len(hits) < rule.min_count:
+            continue
+        if rule.get('report') is False:
+            continue  # documented, informational only (e.g. a road warrior that went away)
+        if not _when_ok(rule.when, state, hits[0].event.get('msg')):
+            continue
+        msg = hits[0].event.get('msg') or ''
+        cat, conf, kind, blame, phase, prio = _apply_refine(
+            rule, state, msg, rule['category'], rule['confidence'], rule['kind'], rule['blame'], rule['phase'])
+        values = _base_values(state, hits)
+        if rule.get('special') == 'cert_validity':
+            cat, conf, blame, why = _cert_validity(state, hits[0], now)
+            values['validity_verdict'] = why
+        f = _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values)
+        if prio != rule['priority'] and f.category != 'clock_skew':
+            f.priority = prio
+        out.append(f)
+    return out
+
+
+def _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values, evidence=None):
+    peers = _peer_hosts(state, hits)
+    if blame == 'self':
+        hosts = [state.name]
+    elif blame == 'peer':
+        hosts = peers or [state.name]
+    else:
+        hosts = [state.name] + [p for p in peers if p != state.name]
+    ts = None
+    for h in hits:
+        if h.event.get('ts'):
+            ts = h.event['ts']
+            break
+    f = _Finding(rule, state.name, cat, float(conf), kind, blame, phase, hits, values,
+                 evidence if evidence is not None else _evidence_from_hits(state, hits, rule),
+                 hosts, rule['priority'], ts)
+    if cat == 'clock_skew' and rule['category'] != 'clock_skew':
+        f.priority = max(f.priority, 90)
+        f.values['explain_override'] = (
+            "{host}'s clock reads {ts}, before the certificate's validity starts ({not_before}): "
+            "{host}'s clock is behind ({validity_verdict}); the certificate itself is fine.")
+    return f
+
+
+def _fact_findings(state, ruleset, now):
+    out = []
+    facts = state.input.facts
+    if not facts:
+        return out
+    for rule in ruleset.fact_rules:
+        for cond in rule['facts']:
+            for value, item, label in _eval_fact(cond, facts, now):
+                values = {'host': state.name, 'peer': _peer_label(state, []), 'value': value, 'path': cond['path'],
+                          'now': now.strftime('%Y-%m-%dT%H:%M:%SZ')}
+                if _num(value) is not None:
+                    values['value_human'] = _human_seconds(_num(value))
+                if isinstance(item, dict):
+                    for k, v in item.items():
+                        if isinstance(v, (str, int, float, bool)) or v is None:
+                            values['item_' + k] = v
+                        elif isinstance(v, list):
+                            values['item_' + k] = ', '.join(str(x) for x in v)
+                _flatten_into(values, facts, ('firewall', 'daemon'))
+                ev = [{'host': state.name, 'source': 'facts', 'line': label}]
+                out.append(_make_finding(rule, state, rule['category'], rule['confidence'], rule['kind'],
+                                         rule['blame'], rule['phase'], [], values, ev))
+                break
+    return out
+
+
+def _flatten_into(values, facts, sections):
+    for sec in sections:
+        d = facts.get(sec)
+        if not isinstance(d, dict):
+            continue
+        for k, v in d.items():
+            if isinstance(v, (str, int, float, bool)):
+                values['fact_%s_%s' % (sec, k)] = v
+            elif isinstance(v, dict):
+                for k2, v2 in v.items():
+                    if isinstance(v2, (str, int, float, bool)):
+                        values['fact_%s_%s_%s' % (sec, k, k2)] = v2
+
+
+def _section_ok(facts, path):
+    sec = facts.get(path.split('.', 1)[0].replace('[*]', ''))
+    if not isinstance(sec, dict):
+        return False
+    return sec.get('status', 'ok') in ('ok', 'partial')
+
+
+def _eval_fact(cond, facts, now):
+    """Yield (value, item, evidence label) for every place the condition holds."""
+    path, op, want = cond['path'], cond['op'], cond.get('value')
+    if not _section_ok(facts, path):
+        return
+    for value, item in _get_path(facts, path):
+        where = cond.get('where')
+        if where and isinstance(item, dict):
+            if any(item.get(k) != v for k, v in where.items()):
+                continue
+        ok = False
+        label = '%s = %r' % (path, value)
+        if op == 'eq':
+            ok = value == want
+        elif op == 'ne':
+            ok = value != want
+        elif op == 'in':
+            ok = value in (want or ())
+        elif op == 'exists':
+            ok = value is not None
+        elif op in ('gt', 'lt', 'abs_gt'):
+            n = _num(value)
+            if n is not None:
+                ok = (n > want) if op == 'gt' else (n < want) if op == 'lt' else abs(n) > want
+        elif op == 'ge_path':
+            n = _num(value)
+            lim = [_num(v) for v, _ in _get_path(facts, want)]
+            lim = [x for x in lim if x]
+            ok = n is not None and bool(lim) and n >= lim[0]
+            label = '%s = %r (limit %s = %r)' % (path, value, want, lim[0] if lim else None)
+        elif op == 'field_is':
+            if isinstance(value, dict):
+                ok = value.get(cond.get('field')) == want
+                label = '%s: %s' % (path, _short(value))
+        elif op == 'validity_outside_now':
+            if isinstance(value, dict):
+                nb = _parse_cert_time(value.get('not_before'))
+                na = _parse_cert_time(value.get('not_after'))
+                ok = (nb is not None and now < nb) or (na is not None and now > na)
+                label = 'certificate %s (%s): not_before %s, not_after %s' % (
+                    value.get('subject'), value.get('path'), value.get('not_before'), value.get('not_after'))
+        elif op == 'esp_one_way':
+            if isinstance(value, dict):
+                out_p = _num(value.get('packets_out')) or 0
+                in_p = _num(value.get('packets_in'))
+                ok = in_p == 0 and out_p >= (want or 1)
+                label = 'child SA %s: packets_out %s, packets_in %s' % (value.get('name'), out_p, in_p)
+        if ok:
+            yield value, item if item is not None else value, label
+
+
+def _short(d):
+    return ', '.join('%s=%s' % (k, v) for k, v in list(d.items())[:6])
+
+
+# ----------------------------------------------------------------------------------- pair checks
+
+_ENC = re.compile(r'^(?:aes|3des|des|chacha|camellia|cast|blowfish|serpent|twofish)')
+_DH = re.compile(r'^(?:modp|ecp|curve|x25519|x448|mlkem|ke\d|prime|brainpool|dh)')
+
+
+def _prop_sets(conns):
+    props = []
+    for c in conns or ():
+        if isinstance(c, dict):
+            for p in c.get('ike_proposals') or ():
+                if isinstance(p, str):
+                    props.extend(x.strip().lower() for x in p.split(',') if x.strip())
+    return props
+
+
+def _compatible(pa, pb):
+    ta, tb = set(re.split(r'[-_/]', pa)), set(re.split(r'[-_/]', pb))
+    ea, eb = set(t for t in ta if _ENC.match(t)), set(t for t in tb if _ENC.match(t))
+    da, db = set(t for t in ta if _DH.match(t)), set(t for t in tb if _DH.match(t))
+    if ea and eb and not ea & eb:
+        return False
+    if da and db and not da & db:
+        return False
+    return True
+
+
+def _pair_findings(states, ruleset):
+    out = []
+    for rule in ruleset.check_rules:
+        if rule['check'] != 'ike_proposals_disjoint':
+            continue
+        done = set()
+        for a, A in states.items():
+            for b in sorted(A.links):
+                key = tuple(sorted((a, b)))
+                if key in done:
+                    continue
+                done.add(key)
+                B = states[b]
+                fa = (A.input.facts or {}).get('conns') or {}
+                fb = (B.input.facts or {}).get('conns') or {}
+                if not isinstance(fa, dict) or not isinstance(fb, dict):
+                    continue
+                pa, pb = _prop_sets(fa.get('conns')), _prop_sets(fb.get('conns'))
+                if not pa or not pb or 'default' in pa or 'default' in pb:
+                    continue
+                if any(_compatible(x, y) for x in pa for y in pb):
+                    continue
+                values = {'host': a, 'peer': b, 'mine': ','.join(pa), 'theirs': ','.join(pb)}
+                ev = [{'host': a, 'source': 'facts', 'line': 'conns ike_proposals: %s' % ','.join(pa)},
+                      {'host': b, 'source': 'facts', 'line': 'conns ike_proposals: %s' % ','.join(pb)}]
+                f = _make_finding(rule, A, rule['category'], rule['confidence'], rule['kind'], rule['blame'],
+                                  rule['phase'], [], values, ev)
+                f.hosts = [a, b]
+                out.append(f)
+    return out
+
+
+# ----------------------------------------------------------------------------------- ranking
+
+def _corrected(ts, offset):
+    t = _parse_iso(ts)
+    if t is None:
+        return None
+    if offset:
+        t = t - datetime.timedelta(seconds=offset)
+    return t
+
+
+def _related(cause, other, states):
+    if other.host == cause.host:
+        return True
+    s = states[cause.host]
+    return other.host in s.links or other.host in s.weak_links or other.host in cause.hosts
+
+
+def _in_window(cause, other, states):
+    a, b = states[cause.host], states[other.host]
+    if a is b or a.offset is None or b.offset is None:
+        return True
+    ta, tb = _corrected(cause.ts, a.offset), _corrected(other.ts, b.offset)
+    if ta is None or tb is None:
+        return True
+    return abs((ta - tb).total_seconds()) <= WINDOW_S
+
+
+def _explains(cause, other):
+    return (other.category in cause.rule.explains or other.rule.id in cause.rule.explains
+            or (other.category == 'cert_expired' and cause.category == 'clock_skew')
+            or (other.category == cause.category and other.kind == 'symptom'))
+
+
+def _rank(findings, states):
+    order = sorted(findings, key=lambda f: (f.kind != 'cause', -f.priority, -f.confidence, f.rule.order, f.host))
+    alive = []
+    for f in order:
+        absorbed_by = None
+        for c in alive:
+            if c.kind != 'cause' or not _related(c, f, states) or not _in_window(c, f, states):
+                continue
+            if _explains(c, f) or (c.category == f.category and set(f.hosts) <= set(c.hosts + [c.host])):
+                absorbed_by = c
+                break
+        if absorbed_by is not None:
+            absorbed_by.absorbed.append(f)
+            if f.host != absorbed_by.host:
+                absorbed_by.confidence = min(0.99, absorbed_by.confidence + 0.05)
+                for h in f.hosts:
+                    if absorbed_by.blame == 'both' and h not in absorbed_by.hosts:
+                        absorbed_by.hosts.append(h)
+            seen = set(e['line'] for e in absorbed_by.evidence)
+            for e in f.evidence:
+                if e['line'] not in seen and len(absorbed_by.evidence) < MAX_EVIDENCE + 4:
+                    absorbed_by.evidence.append(e)
+                    seen.add(e['line'])
+            continue
+        alive.append(f)
+    # an unexplained symptom next to a real cause on the same incident is not a fault of its own
+    causes = [f for f in alive if f.kind == 'cause']
+    if causes:
+        alive = [f for f in alive if f.kind == 'cause' or not any(_related(c, f, states) for c in causes)]
+    return alive
+
+
+def _summary(f):
+    tmpl = f.values.get('explain_override') or f.rule['explanation']
+    text = render(tmpl, f.values)
+    if f.absorbed:
+        extra = sorted(set('%s (%s)' % (a.rule.id, a.host) for a in f.absorbed))
+        text += ' Explains: %s.' % ', '.join(extra)
+    return text
+
+
+def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
+    """Classify ``hosts`` ({name: HostInput}); returns the report dict (issue 4's JSON contract)."""
+    if ruleset is None:
+        ruleset = default_ruleset()
+        prefilter = prefilter or default_prefilter()
+    elif prefilter is None:
+        prefilter = Prefilter(ruleset.signatures())
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    sig_list = prefilter.signatures
+    owners = ruleset.signature_owners()
+    owners_by_sig = [[] for _ in sig_list]
+    pos = dict((s, i) for i, s in enumerate(sig_list))
+    for s, owner in owners:
+        owners_by_sig[pos[s]].append(owner)
+    states = {}
+    for name, hi in hosts.items():
+        st = _HostState(hi)
+        evs = hi.events
+        if evs:
+            found = prefilter.scan_texts([e.get('msg') or '' for e in evs])
+            _match_events(st, evs, found, ruleset, owners_by_sig)
+        st.all_states = states
+        _collect_addresses(st)
+        states[name] = st
+    _correlate(states)
+    findings = []
+    for st in states.values():
+        findings.extend(_log_findings(st, ruleset, now))
+        findings.extend(_fact_findings(st, ruleset, now))
+    findings.extend(_pair_findings(states, ruleset))
+    ranked = _rank(findings, states)
+    out = []
+    for i, f in enumerate(ranked, 1):
+        out.append({
+            'rank': i,
+            'category': f.category,
+            'rule': f.rule.id,
+            'confidence': round(max(0.0, min(1.0, f.confidence)), 2),
+            'hosts': f.hosts,
+            'phase': f.phase,
+            'summary': _summary(f),
+            'evidence': f.evidence[:MAX_EVIDENCE + 4],
+            'remediation': {'role': f.rule['remediation'].get('role') or None,
+                            'auto_remediable': bool(f.rule['remediation'].get('auto_remediable'))},
+        })
+    host_report = {}
+    for name, hi in hosts.items():
+        host_report[name] = {'status': hi.status or 'ok', 'reason': hi.reason}
+    return {'schema': 1, 'findings': out, 'hosts': host_report}

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpnops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The prefilter: find the few lines that carry one of the rule set's literal signatures, without
+looking at the others. Hyperscan (literal mode) when installed, else one ``re`` alternation.
+
+``scan(buf)`` takes a bytes buffer of whole lines and returns ``{line_start: (line_end, {sig_id})}``.
+"""
+
+from __future__ import annotations
+
+import re
+
+try:
+    import hyperscan  # pinned in requirements.txt; optional
+    HAVE_HYPERSCAN = True
+except ImportError:  # pragma: no cover - exercised by forcing backend='re'
+    hyperscan = None
+    HAVE_HYPERSCAN = False
+
+
+class Prefilter(object):
+    def __init__(self, signatures, backend=None):
+        self.signatures = list(signatures)
+        self.encoded = [s.encode('utf-8') for s in self.signatures]
+        if backend is None:
+            backend = 'hyperscan' if HAVE_HYPERSCAN else 're'
+        if backend == 'hyperscan' and not HAVE_HYPERSCAN:
+            backend = 're'
+        self.backend = backend
+        if backend == 'hyperscan':
+            self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            n = len(self.encoded)
+            self.db.compile(expressions=self.encoded, ids=list(range(n)), elements=n,
+                            flags=[0] * n, literal=True)
+            self.scratch = hyperscan.Scratch(self.db)
+        else:
+            # longest first so overlapping literals still report the specific one; ids via lastindex
+            order = sorted(range(len(self.encoded)), key=lambda i: -len(self.encoded[i]))
+            self.re_ids = order
+            self.rx = re.compile(b'|'.join(b'(' + re.escape(self.encoded[i]) + b')' for i in order))
+
+    def scan(self, buf):
+        """Lines of ``buf`` (bytes) carrying a signature: {start: [end, set(sig ids)]}."""
+        hits = {}
+        if not buf:
+            return hits
+        find = buf.find
+        rfind = buf.rfind
+        if self.backend == 'hyperscan':
+            ends = []
+
+            def on_match(sig_id, _from, to, _flags, _ctx):
+                ends.append((to, sig_id))
+                return None
+
+            self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
+            pairs = ends
+        else:
+            ids = self.re_ids
+            pairs = [(m.end(), ids[m.lastindex - 1]) for m in self.rx.finditer(buf)]
+            # an alternation reports non-overlapping matches only: recheck candidate lines below
+        last_start = -1
+        last_end = -1
+        for to, sig_id in pairs:
+            if last_start < to <= last_end:
+                hits[last_start][1].add(sig_id)
+                continue
+            start = rfind(b'\n', 0, to) + 1
+            end = find(b'\n', to)
+            if end < 0:
+                end = len(buf)
+            entry = hits.get(start)
+            if entry is None:
+                hits[start] = [end, set((sig_id,))]
+            else:
+                entry[1].add(sig_id)
+            last_start, last_end = start, end
+        if self.backend != 'hyperscan':
+            enc = self.encoded
+            for start, entry in hits.items():
+                line = buf[start:entry[0]]
+                entry[1].update(i for i, s in enumerate(enc) if s in line)
+        return hits
+
+    def scan_texts(self, texts):
+        """For a list of str: {index: set(sig ids)} of the texts carrying a signature."""
+        if not texts:
+            return {}
+        parts = []
+        starts = []
+        pos = 0
+        for t in texts:
+            b = t.replace('\n', ' ').encode('utf-8', 'replace') if t else b''
+            starts.append(pos)
+            parts.append(b)
+            pos += len(b) + 1
+        buf = b'\n'.join(parts)
+        hits = self.scan(buf)
+        if not hits:
+            return {}
+        import bisect
+        out = {}
+        for start, (_end, ids) in hits.items():
+            idx = bisect.bisect_right(starts, start) - 1
+            out.setdefault(idx, set()).update(ids)
+        return out
