@@ -59,7 +59,7 @@ STATUS_PARSERS = [
     },
     {
         'name': 'conn_line',
-        'getval': re.compile(r'^\s*(?P<name>[^\s\[\]{}:]+): (?P<msg>\s*\S.*)$'),
+        'getval': re.compile(r'^\s+(?P<name>[^\s\[\]{}:]+): (?P<msg>\s*\S.*)$'),
     },
     {
         'name': 'header',
