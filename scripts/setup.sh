@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   libcap-ng0 libaudit1 libcurl3-nss dns-root-data
   # per-host services and tools of the lab
   chrony nftables iptables openssh-server openssh-client libfaketime iproute2 procps psmisc
-  util-linux busybox curl
+  util-linux busybox curl iputils-ping conntrack
   # build and run the project
   python3-venv python3-dev gcc make libc6-dev git
 )
@@ -41,7 +41,7 @@ done
 LS_DIR=lab/.cache/libreswan
 if [ ! -x "$LS_DIR/usr/libexec/ipsec/pluto" ]; then
   echo "setup: fetching and unpacking libreswan into $LS_DIR"
-  tmp=$(mktemp -d)
+  tmp=$(mktemp -d) && chmod 755 "$tmp"
   (cd "$tmp" && apt-get download -qq libreswan >/dev/null)
   mkdir -p "$LS_DIR"
   dpkg -x "$tmp"/libreswan_*.deb "$LS_DIR"
