@@ -28,17 +28,21 @@ description:
     correction and parses certificates on the controller when the host lacks the Python C(cryptography) library
     (the module then ships the public certificates in the same execution).
 author:
-  - vpnops maintainers
+  - vpnops maintainers (@vpnops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads; it runs the same way in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
     details: The module changes nothing, so there is no diff.
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details: An action plugin of the same name measures the clock offset and parses certificates when needed.
 options:
@@ -129,7 +133,7 @@ notes:
   - Runs C(swanctl --pretty) (no VICI library needed), C(ipsec whack --status), C(certutil), C(chronyc -c),
     C(timedatectl), C(ntpq), C(nft -j list ruleset), C(iptables-save), C(firewall-cmd), C(ss), C(ip -j) and
     C(journalctl) when present. Reading the daemons' files and talking to their control sockets needs root
-    (O(ansible.builtin.import_role#role:become)).
+    (C(become=true)).
   - The firewall verdicts are computed for a new IPv4 flow from an unknown peer (conntrack state C(new)); matches
     that depend on the peer's address or the input interface are listed under C(firewall.uncertain).
 seealso:

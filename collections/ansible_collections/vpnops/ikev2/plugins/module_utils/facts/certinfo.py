@@ -16,7 +16,7 @@ try:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
+    from cryptography.x509.oid import ExtensionOID
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - exercised on targets without it
     HAS_CRYPTOGRAPHY = False
@@ -211,7 +211,7 @@ def build_chains(certs):
         complete = False
         missing = None
         root = None
-        for _ in range(10):
+        for _step in range(10):
             if cur['self_signed']:
                 complete = cur is not leaf
                 root = cur['subject'] if complete else None

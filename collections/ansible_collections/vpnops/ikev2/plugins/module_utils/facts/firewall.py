@@ -373,8 +373,8 @@ def _ipt_match(argv, pkt):
         elif a in ('-o', '--out-interface'):
             i += 2
             continue
-        elif a.startswith('--') and a in ('--comment', '--log-prefix', '--log-level', '--limit',
-                                           '--limit-burst', '--reject-with', '--set-mark', '--set-xmark'):
+        elif a in ('--comment', '--log-prefix', '--log-level', '--limit', '--limit-burst', '--reject-with',
+                   '--set-mark', '--set-xmark'):
             i += 2
             continue
         elif a == '-c':

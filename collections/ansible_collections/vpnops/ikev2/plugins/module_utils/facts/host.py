@@ -73,7 +73,8 @@ class Host(object):
         full_env.setdefault('LC_ALL', 'C')
         try:
             proc = subprocess.run([exe] + list(argv[1:]), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  stdin=subprocess.DEVNULL, timeout=timeout or self.timeout, env=full_env)
+                                  stdin=subprocess.DEVNULL, timeout=timeout or self.timeout, env=full_env,
+                                  check=False)
         except subprocess.TimeoutExpired:
             return CmdResult(argv, None, '', '', timed_out=True)
         except OSError as exc:

@@ -97,7 +97,7 @@ def _ts_at(fh, offset, size, yref, lines=8):
             return None, size
         buf = buf[nl + 1:]
         pos += nl + 1
-    for _ in range(lines):
+    for _line in range(lines):
         nl = buf.find(b'\n')
         line = buf if nl < 0 else buf[:nl]
         ts = line_epoch(line, yref)
@@ -179,7 +179,7 @@ def _tail_lines(fh, start, end, max_lines, max_bytes):
     if count > max_lines:
         capped = True
         idx = len(data) - 1 if data.endswith(b'\n') else len(data)
-        for _ in range(max_lines):
+        for _line in range(max_lines):
             idx = data.rfind(b'\n', 0, idx)
             if idx < 0:
                 break
@@ -223,7 +223,7 @@ def read_window(path, since, until=None, max_lines=20000, max_bytes=64 << 20, ye
             lines.pop()
         res['truncated'] = capped
         if start == 0 and size and rotated and not capped:
-            first_ts, _ = _ts_at(fh, 0, size, yref)
+            first_ts = _ts_at(fh, 0, size, yref)[0]
             if first_ts is None or first_ts > since:
                 older = _read_rotated(path, since, until, max_lines - len(lines), yref, res)
         res['lines'] = older + lines

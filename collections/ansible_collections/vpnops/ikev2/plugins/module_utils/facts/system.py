@@ -16,9 +16,9 @@ _USERS = re.compile(r'users:\(\("([^"]+)",pid=(\d+)')
 
 def _split_addr(s):
     if s.startswith('['):
-        addr, _, port = s[1:].partition(']:')
+        addr, port = s[1:].partition(']:')[::2]
     else:
-        addr, _, port = s.rpartition(':')
+        addr, port = s.rpartition(':')[::2]
     addr = addr.split('%', 1)[0]
     return addr, int(port) if port.isdigit() else None
 
@@ -65,7 +65,7 @@ def parse_meminfo(text):
             'SwapTotal': 'swap_total_kb', 'SwapFree': 'swap_free_kb'}
     out = {}
     for line in text.splitlines():
-        k, _, v = line.partition(':')
+        k, v = line.partition(':')[::2]
         if k in keys:
             out[keys[k]] = int(v.split()[0])
     return out
