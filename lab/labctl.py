@@ -374,6 +374,38 @@ def cmd_exec(args) -> int:
     return subprocess.call(argv)
 
 
+def cmd_capture(args) -> int:
+    """Applies each scenario and saves what the real daemons logged, as test fixtures."""
+    _need_root()
+    lab = _running_lab()
+    names = args.names or scenarios.names()
+    for name in names:
+        scen = None if name == "healthy" else scenarios.load(name, lab.topo)
+        lab.apply(scen)
+        time.sleep(args.linger)
+        out = os.path.join(args.out, name)
+        os.makedirs(out, exist_ok=True)
+        meta = {"scenario": name, "topology": os.path.relpath(lab.state["topology_file"], runtime.REPO),
+                "captured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "hosts": {}}
+        for host in lab.topo.hosts.values():
+            if not host.daemon:
+                continue
+            log = "/var/log/charon.log" if host.daemon == "strongswan" else "/var/log/pluto.log"
+            text = lab.sh(host.name, f"cat {log}", check=False).stdout
+            with open(os.path.join(out, f"{host.name}.log"), "w", encoding="utf-8") as handle:
+                handle.write(text)
+            meta["hosts"][host.name] = {"role": host.role, "daemon": host.daemon, "log": log,
+                                        "addr": host.data_addr, "gateway": host.gateway,
+                                        "clock_offset": lab.state["settings"][host.name]["clock_offset"]}
+        if scen:
+            meta["expected"] = scen["expected"]
+        with open(os.path.join(out, "meta.json"), "w", encoding="utf-8") as handle:
+            json.dump(meta, handle, indent=1)
+        _say(f"captured {name} into {out}")
+    lab.apply(None)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="labctl", description="The vpnops IKEv2 lab of real daemons.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -393,6 +425,11 @@ def main(argv=None) -> int:
     p.add_argument("host")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_exec)
+    p = sub.add_parser("capture", help="apply scenarios and save the daemons' logs as fixtures")
+    p.add_argument("--out", default=os.path.join(runtime.REPO, "tests", "fixtures", "lab"))
+    p.add_argument("--linger", type=float, default=2.0, help="seconds to wait after settling")
+    p.add_argument("names", nargs="*")
+    p.set_defaults(func=cmd_capture)
     p = sub.add_parser("scenarios", help="list the scenarios")
     p.set_defaults(func=lambda a: print("\n".join(scenarios.names())) or 0)
     args = parser.parse_args(argv)
