@@ -162,6 +162,7 @@ class _HostState(object):
         self.links = set()
         self.weak_links = set()
         self.sa_peers = {}
+        self.addr_ids = {}
         self.all_states = {}
         self.offset = None
         facts = hi.facts or {}
@@ -234,6 +235,7 @@ def _collect_addresses(state):
                 state.self_ids.add(m.group(2))
                 state.peer_addrs[m.group(3)] = state.peer_addrs.get(m.group(3), 0) + 1
                 state.peer_ids.add(m.group(4))
+                state.addr_ids.setdefault(m.group(3), set()).add(m.group(4))
     for h in state.ctx.get('peer_identity', ()):
         g = h.groups
         if g.get('local'):
@@ -244,6 +246,8 @@ def _collect_addresses(state):
             state.peer_addrs[g['value']] = state.peer_addrs.get(g['value'], 0) + 1
         if g.get('peer_id') and g['peer_id'] != '%any':
             state.peer_ids.add(g['peer_id'])
+            if g.get('value'):
+                state.addr_ids.setdefault(g['value'], set()).add(g['peer_id'])
     for h in state.ctx.get('own_identity', ()):
         if h.groups.get('value'):
             state.self_ids.add(h.groups['value'])
@@ -334,8 +338,13 @@ def _sa_peer(state, ev):
 
 
 def _host_of_addr(state, addr):
+    ids = state.addr_ids.get(addr, ())
     for name, st in state.all_states.items():
         if name != state.name and (addr == name or addr in st.self_addrs):
+            return name
+    for name, st in state.all_states.items():
+        # through NAT the address is the router's: the identity seen at that address tells who it is
+        if name != state.name and ids and st.self_ids.intersection(ids):
             return name
     return None
 
@@ -754,7 +763,8 @@ def _rank(findings, states):
     # an unexplained symptom next to a real cause on the same incident is not a fault of its own
     causes = [f for f in alive if f.kind == 'cause']
     if causes:
-        alive = [f for f in alive if f.kind == 'cause' or not any(_related(c, f, states) for c in causes)]
+        alive = [f for f in alive if f.kind == 'cause' or not any(
+            _related(c, f, states) and _in_window(c, f, states) for c in causes)]
     return alive
 
 

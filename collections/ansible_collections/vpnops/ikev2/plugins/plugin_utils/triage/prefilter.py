@@ -2,7 +2,7 @@
 # Copyright (c) 2026, vpnops maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The prefilter: find the few lines that carry one of the rule set's literal signatures, without
-looking at the others. Hyperscan (literal mode) when installed, else one ``re`` alternation.
+looking at the others. Hyperscan (literal mode) when installed, else ``bytes.find`` per signature.
 
 ``scan(buf)`` takes a bytes buffer of whole lines and returns ``{line_start: (line_end, {sig_id})}``.
 """
@@ -35,10 +35,7 @@ class Prefilter(object):
                             flags=[0] * n, literal=True)
             self.scratch = hyperscan.Scratch(self.db)
         else:
-            # longest first so overlapping literals still report the specific one; ids via lastindex
-            order = sorted(range(len(self.encoded)), key=lambda i: -len(self.encoded[i]))
-            self.re_ids = order
-            self.rx = re.compile(b'|'.join(b'(' + re.escape(self.encoded[i]) + b')' for i in order))
+            self.re_ids = None
 
     def scan(self, buf):
         """Lines of ``buf`` (bytes) carrying a signature: {start: [end, set(sig ids)]}."""
@@ -57,9 +54,19 @@ class Prefilter(object):
             self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
             pairs = ends
         else:
-            ids = self.re_ids
-            pairs = [(m.end(), ids[m.lastindex - 1]) for m in self.rx.finditer(buf)]
-            # an alternation reports non-overlapping matches only: recheck candidate lines below
+            # no Hyperscan: one C-speed bytes.find pass per signature (far faster than an re
+            # alternation over a few hundred literals)
+            pairs = []
+            for sig_id, sig in enumerate(self.encoded):
+                n = len(sig)
+                pos = find(sig)
+                while pos >= 0:
+                    pairs.append((pos + n, sig_id))
+                    nl = find(b'\n', pos + n)
+                    if nl < 0:
+                        break
+                    pos = find(sig, nl)
+            pairs.sort()
         last_start = -1
         last_end = -1
         for to, sig_id in pairs:
@@ -76,11 +83,6 @@ class Prefilter(object):
             else:
                 entry[1].add(sig_id)
             last_start, last_end = start, end
-        if self.backend != 'hyperscan':
-            enc = self.encoded
-            for start, entry in hits.items():
-                line = buf[start:entry[0]]
-                entry[1].update(i for i, s in enumerate(enc) if s in line)
         return hits
 
     def scan_texts(self, texts):
