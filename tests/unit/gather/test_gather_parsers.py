@@ -346,3 +346,59 @@ def test_firewalld_list_all():
     info = firewall.parse_firewalld_list_all(text)
     assert info["zone"] == "public" and info["ports"] == ["500/udp"]
     assert firewall.firewalld_verdicts(info) == {"udp500": "accept", "udp4500": "reject", "esp": "reject"}
+
+
+# ---------------------------------------------------------------- the lab's daemons (tests/fixtures/gather/lab)
+
+def test_lab_libreswan_whack_status():
+    conns, states, summary = libreswan.parse_whack_status(fixture_text("lab/gw3-whack-status.txt"))
+    assert [c["name"] for c in conns] == ["rw-cert"]
+    c = conns[0]
+    assert c["local_addrs"] == ["198.19.0.15"] and c["remote_addrs"] == ["%any"] and c["instances"] == 1
+    assert c["local"] == [{"id": "@gw3.lab", "auth": "ecdsa"}] and c["remote"][0]["id"] == "%fromcert"
+    assert c["ike_proposals"] == ["AES_GCM_16_256-HMAC_SHA2_384-DH20"]
+    assert c["children"][0]["esp_proposals"] == ["AES_GCM_16_256-NONE"]
+    assert c["children"][0]["local_ts"] == ["10.3.0.0/24"]
+    assert (c["dpd_delay"], c["rekey_time"], c["version"], c["encap"]) == (30, 14400, "IKEv2", True)
+    assert states == [{"serial": 1, "name": "rw-cert", "instance": "1", "remote_host": "198.19.0.21", "remote_port": 4500,
+                       "state": "STATE_V2_ESTABLISHED_IKE_SA", "description": "established IKE SA", "kind": "ike",
+                       "established": True}]
+    assert summary == {"ike_sas": 1, "half_open": 0, "open": 0, "authenticated": 1, "anonymous": 0}
+    ike = libreswan.sas_from_states(states)
+    assert ike[0]["name"] == "rw-cert" and ike[0]["remote_port"] == 4500 and ike[0]["children"] == []
+
+
+def test_lab_libreswan_nss_keys_by_subject():
+    listed = libreswan.parse_certutil_list(fixture_text("lab/gw3-certutil-list.txt"))
+    assert [e["nickname"] for e in listed] == ["lab-intermediate", "lab-root", "gw3"]
+    assert listed[2]["trust"] == "u,u,u"
+    keys = libreswan.parse_certutil_keys(fixture_text("lab/gw3-certutil-keys.txt"))
+    assert keys == ["CN=gw3.lab,OU=gateways,O=vpnops lab,C=CH"]
+    assert libreswan.dn_key(keys[0]) == libreswan.dn_key("C=CH, O=vpnops lab, OU=gateways, CN=gw3.lab")
+
+
+def test_lab_libreswan_globalstatus():
+    stats, limits, _kv = libreswan.parse_globalstatus(fixture_text("lab/gw3-globalstatus.txt"))
+    assert stats["ike_sas"] == 1 and stats["half_open"] == 0
+    assert limits == {"ddos_threshold": 25000, "max_halfopen": 50000}
+
+
+def test_lab_strongswan_gateway_sas_and_conns():
+    sas = strongswan.sas_from_pretty(fixture_text("lab/gw1-list-sas.pretty"))
+    conns = strongswan.conns_from_pretty(fixture_text("lab/gw1-list-conns.pretty"))
+    assert {c["name"] for c in conns} >= {"rw-cert"}
+    assert all(sa["state"] in ("ESTABLISHED", "CONNECTING", "REKEYING", "DELETING") for sa in sas)
+    assert strongswan.conns_without_sa(conns, sas) == [c["name"] for c in conns if c["name"] not in {s["name"] for s in sas}]
+    psk = [c for c in conns if any(r["auth"] == "psk" for r in c["local"])]
+    assert psk, "the lab's PSK client connection"
+
+
+def test_lab_chrony_and_nft():
+    lines = fixture_text("lab/gw1-chrony.csv").splitlines()
+    tr = timefacts.parse_chrony_tracking(lines[0])
+    assert tr["reference"] == "198.19.0.11" and tr["synchronized"] is True
+    src = timefacts.parse_chrony_sources("\n".join(lines[1:]))
+    assert src[0]["state"] == "selected"
+    for host in ("gw1", "gw2"):
+        v, _why, _unc = firewall.evaluate_nft(fixture_text("lab/%s-nft.json" % host))
+        assert v == {"udp500": "accept", "udp4500": "accept", "esp": "accept"}, host

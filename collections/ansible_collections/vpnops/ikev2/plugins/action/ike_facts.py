@@ -110,6 +110,9 @@ class ActionModule(ActionBase):
             offset, rtt = clock_offset(before, after, float(timing['host_start']), float(timing.get('elapsed', 0.0)))
             tsec['offset_s'] = offset
             tsec['rtt_s'] = rtt
+            # the host's readings lie inside the controller's interval: the true offset is in these bounds
+            host_start, work = float(timing['host_start']), float(timing.get('elapsed', 0.0))
+            tsec['offset_bounds_s'] = [round(host_start + work - after, 6), round(host_start - before, 6)]
             tsec['controller_utc'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime((before + after) / 2.0))
             tsec['measured_by'] = 'controller round trip'
         csec = facts.get('certs')

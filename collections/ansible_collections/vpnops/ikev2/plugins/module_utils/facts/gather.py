@@ -378,14 +378,21 @@ class Gatherer(object):
         listed = libreswan.parse_certutil_list(res.out)
         keys = self.host.run(['certutil', '-K', '-d', db])
         with_keys = set(libreswan.parse_certutil_keys(keys.out)) if keys.ok or keys.rc == 255 else set()
+        key_dns = {libreswan.dn_key(k) for k in with_keys if '=' in k}
         for entry in listed:
             pem = self.host.run(['certutil', '-L', '-d', db, '-n', entry['nickname'], '-a'])
             if not pem.ok:
                 reasons.append(pem.reason())
                 continue
             for der in certinfo.certs_from_blob(pem.out.encode('ascii', 'replace')):
-                blobs.append((der, 'nss:%s' % entry['nickname'], 'nss', entry['nickname'] in with_keys))
-        return {'status': 'ok', 'path': nssdir, 'certs': listed, 'nicknames_with_keys': sorted(with_keys)}
+                has_key = entry['nickname'] in with_keys
+                if not has_key and key_dns and certinfo.HAS_CRYPTOGRAPHY:
+                    has_key = libreswan.dn_key(certinfo.cert_facts(der)['subject']) in key_dns
+                elif not has_key and key_dns:
+                    has_key = None   # decided on the controller from the subject
+                entry_store = 'nss' if 'u' not in entry['trust'] else 'nss-user'
+                blobs.append((der, 'nss:%s' % entry['nickname'], entry_store, has_key))
+        return {'status': 'ok', 'path': nssdir, 'certs': listed, 'keys': sorted(with_keys)}
 
     # ---------------------------------------------------------------- conns, sas
     def _config_files(self):
@@ -432,10 +439,9 @@ class Gatherer(object):
         elif daemon['name'] == 'libreswan':
             conns = []
             if daemon['running']:
-                res = self.host.run(['ipsec', 'whack', '--status'])
+                res = self._whack_status()
                 if res.ok:
-                    lconns, _states = libreswan.parse_whack_status(res.out)
-                    conns = [dict(c, loaded=True) for c in lconns]
+                    conns = libreswan.parse_whack_status(res.out)[0]
                 else:
                     reasons.append(res.reason())
         else:
@@ -460,12 +466,19 @@ class Gatherer(object):
                 lc = self.swanctl('--list-conns')
                 self._conns_loaded = strongswan.conns_from_pretty(lc.out) if lc.ok else []
             return section('ok', ike=ike, conns_without_sa=strongswan.conns_without_sa(self._conns_loaded, ike))
-        res = self.host.run(['ipsec', 'whack', '--status'])
+        res = self._whack_status()
         if not res.ok:
             return section('missing' if res.missing else 'error', res.reason(), ike=[], conns_without_sa=[])
-        conns, states = libreswan.parse_whack_status(res.out)
-        up = {s['name'] for s in states if s['established']}
-        return section('ok', ike=states, conns_without_sa=[c['name'] for c in conns if c['name'] not in up])
+        conns, states, _summary = libreswan.parse_whack_status(res.out)
+        ike = libreswan.sas_from_states(states)
+        self._sas = ike
+        up = {sa['name'] for sa in ike}
+        return section('ok', ike=ike, conns_without_sa=[c['name'] for c in conns if c['name'] not in up])
+
+    def _whack_status(self):
+        if getattr(self, '_whack', None) is None:
+            self._whack = self.host.run(['ipsec', 'whack', '--status'])
+        return self._whack
 
     # ---------------------------------------------------------------- firewall
     def firewall(self):
@@ -558,6 +571,12 @@ class Gatherer(object):
             else:
                 reasons.append(res.reason())
         limits = strongswan.limits_from_settings(self.settings()) if daemon['name'] == 'strongswan' else {}
+        if daemon['name'] == 'libreswan' and daemon['running']:
+            res = self.host.run(['ipsec', 'globalstatus'])
+            if res.ok:
+                stats, limits, _all = libreswan.parse_globalstatus(res.out)
+            else:
+                reasons.append(res.reason())
         return section('ok' if not reasons else 'partial', '; '.join(reasons) or None, load=load, mem=mem,
                        stats=stats, limits=limits)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 
 SBIN = ('/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin', '/usr/local/bin',
         '/usr/libexec/ipsec', '/usr/lib/ipsec')
@@ -39,6 +41,35 @@ class CmdResult(object):
             return '%s: timed out' % ' '.join(self.argv)
         msg = (self.err or self.out or '').strip().splitlines()
         return '%s exited %s%s' % (' '.join(self.argv), self.rc, (': ' + msg[-1][:300]) if msg else '')
+
+
+def _run_bounded(argv, env, timeout):
+    """Run ``argv`` to completion with a wall-clock bound, without ``communicate(timeout=...)``.
+
+    The bound is a SIGALRM (a relative kernel timer) rather than timed poll()/select() calls:
+    on hosts that run under libfaketime (the lab's skewed clocks) the timed poll wrapper fails
+    with EINVAL, which made ``subprocess.run(timeout=...)`` fail for every command.
+    """
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    state = {'timed_out': False}
+    old = None
+    use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, 'SIGALRM')
+    if use_alarm:
+        def _expire(_signum, _frame):
+            state['timed_out'] = True
+            try:
+                proc.kill()
+            except OSError:
+                pass
+        old = signal.signal(signal.SIGALRM, _expire)
+        signal.alarm(max(1, int(timeout)))
+    try:
+        out, err = proc.communicate()
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+    return proc.returncode, out, err, state['timed_out']
 
 
 class Host(object):
@@ -72,15 +103,12 @@ class Host(object):
         full_env = full_env or dict(os.environ)
         full_env.setdefault('LC_ALL', 'C')
         try:
-            proc = subprocess.run([exe] + list(argv[1:]), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  stdin=subprocess.DEVNULL, timeout=timeout or self.timeout, env=full_env,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            return CmdResult(argv, None, '', '', timed_out=True)
+            rc, out, err, timed_out = _run_bounded([exe] + list(argv[1:]), full_env, timeout or self.timeout)
         except OSError as exc:
             return CmdResult(argv, 126, '', str(exc))
-        return CmdResult(argv, proc.returncode, proc.stdout.decode('utf-8', errors='replace'),
-                         proc.stderr.decode('utf-8', errors='replace'))
+        if timed_out:
+            return CmdResult(argv, None, '', '', timed_out=True)
+        return CmdResult(argv, rc, out.decode('utf-8', errors='replace'), err.decode('utf-8', errors='replace'))
 
     def read(self, path, max_bytes=4 << 20):
         """Return (text, None) or (None, (status, reason)). Bad bytes are replaced."""
