@@ -27,24 +27,29 @@
  * 16 s and sets STA_UNSYNC as the kernel does, which is how chronyd detects
  * working ADJ_SETOFFSET support.
  *
- * Kernel packet timestamps (SO_TIMESTAMP, SO_TIMESTAMPNS, SO_TIMESTAMPING) are
- * real time, which libfaketime cannot fake; setsockopt refuses them with
- * ENOPROTOOPT so NTP clients fall back to (emulated) daemon timestamps.
- * Without this chronyd uses them whenever they look plausible (host clock less
- * than 1 s off) and then cannot see nor correct a sub-second skew.
+ * Kernel packet timestamps (SO_TIMESTAMP, SO_TIMESTAMPNS, SO_TIMESTAMPING,
+ * ioctl SIOCGSTAMP/SIOCGSTAMPNS) are real time, which libfaketime cannot fake;
+ * setsockopt refuses them with ENOPROTOOPT and the ioctls fail with ENOENT (as
+ * when no timestamp is there), so programs fall back to (emulated) user-space
+ * timestamps.  Without this chronyd uses them whenever they look plausible
+ * (host clock less than 1 s off) and then cannot see nor correct a sub-second
+ * skew, and ping prints round trips of a day on a skewed host.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #define NTP_PHASE_LIMIT 16000000L      /* us: kernel's maxerror/esterror ceiling */
 #define MAXERR_GROWTH   500L           /* us per second, as the kernel adds */
@@ -241,4 +246,24 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
         real_setsockopt = (int (*)(int, int, int, const void *, socklen_t))
             dlsym(RTLD_NEXT, "setsockopt");
     return real_setsockopt(fd, level, name, val, len);
+}
+
+/* Refuse the ioctls that read a packet's kernel timestamp; the rest pass through. */
+int ioctl(int fd, unsigned long req, ...)
+{
+    static int (*real_ioctl)(int, unsigned long, void *);
+    va_list ap;
+    void *arg;
+
+    if (req == SIOCGSTAMP_OLD || req == SIOCGSTAMPNS_OLD ||
+        req == SIOCGSTAMP_NEW || req == SIOCGSTAMPNS_NEW) {
+        errno = ENOENT;
+        return -1;
+    }
+    va_start(ap, req);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    if (!real_ioctl)
+        real_ioctl = (int (*)(int, unsigned long, void *))dlsym(RTLD_NEXT, "ioctl");
+    return real_ioctl(fd, req, arg);
 }
