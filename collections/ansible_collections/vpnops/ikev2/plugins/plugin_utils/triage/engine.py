@@ -215,10 +215,23 @@ def _match_events(state, events, sigs, ruleset, owners_by_sig):
             bucket.setdefault(owner.id, []).append(_Hit(ev, groups, idx))
 
 
+_RE_PKT_SELF = re.compile(r'^(?:sending|received) packet: from (\S+?)\[\d+\] to (\S+?)\[\d+\]')
+_RE_PLUTO_IF = re.compile(r'^adding (?:UDP )?interface \S+ ([0-9a-fA-F.:]+?):\d+')
+
+
 def _collect_addresses(state):
     """Self/peer addresses and identities from events, context and facts (for correlation)."""
     sa_peers = state.sa_peers
     for ev in state.input.events:
+        msg = ev.get('msg') or ''
+        if msg[:8] in ('sending ', 'received') and ' packet: from ' in msg:
+            m = _RE_PKT_SELF.match(msg)
+            if m:
+                state.self_addrs.add(m.group(1) if msg[0] == 's' else m.group(2))
+        elif msg.startswith('adding UDP interface ') or msg.startswith('adding interface '):
+            m = _RE_PLUTO_IF.match(msg)
+            if m and not m.group(1).startswith('127.') and m.group(1) != '::1':
+                state.self_addrs.add(m.group(1))
         p = ev.get('peer')
         if p:
             state.peer_addrs[p] = state.peer_addrs.get(p, 0) + 1
@@ -349,13 +362,27 @@ def _host_of_addr(state, addr):
     return None
 
 
+def _host_of_conn_name(state, ev):
+    """Connections are often named after the peer (``<gw2|1>``, ``rw-psk-cl2``): a host of the run
+    whose name is a whole token of the connection name."""
+    name = ev.get('ike_name')
+    if not name:
+        return None
+    tokens = set(t for t in re.split(r'[^A-Za-z0-9]+', name) if t)
+    cands = [n for n in state.all_states if n != state.name and n in tokens]
+    return cands[0] if len(cands) == 1 else None
+
+
 def _peer_hosts(state, hits):
     """Who is on the other end of these hits: a host of the run when it can be told, else the
     peer's address; linked hosts when the lines name no peer."""
     for h in hits:
         p = _sa_peer(state, h.event)
         if p:
-            return [_host_of_addr(state, p) or p]
+            return [_host_of_addr(state, p) or _host_of_conn_name(state, h.event) or p]
+        byname = _host_of_conn_name(state, h.event)
+        if byname:
+            return [byname]
     peers = sorted(state.links) or sorted(state.weak_links)
     if peers:
         return peers
@@ -746,6 +773,12 @@ def _rank(findings, states):
             if _explains(c, f) or (c.category == f.category and set(f.hosts) <= set(c.hosts + [c.host])):
                 absorbed_by = c
                 break
+        if absorbed_by is None:
+            # the same fault seen from several hosts (clients of one blocked gateway): one finding
+            for c in alive:
+                if c.kind == f.kind and c.category == f.category and c.hosts == f.hosts and f.hosts != [f.host]:
+                    absorbed_by = c
+                    break
         if absorbed_by is not None:
             absorbed_by.absorbed.append(f)
             if f.host != absorbed_by.host:
