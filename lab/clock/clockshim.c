@@ -34,6 +34,11 @@
  * timestamps.  Without this chronyd uses them whenever they look plausible
  * (host clock less than 1 s off) and then cannot see nor correct a sub-second
  * skew, and ping prints round trips of a day on a skewed host.
+ *
+ * clock_nanosleep on clocks other than CLOCK_REALTIME goes straight to the
+ * kernel: libfaketime 0.9.10 shifts an absolute CLOCK_MONOTONIC deadline by the
+ * offset even with FAKETIME_DONT_FAKE_MONOTONIC=1 (EINVAL for a negative
+ * offset), which breaks Python's time.sleep and everything built on it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -266,4 +271,21 @@ int ioctl(int fd, unsigned long req, ...)
     if (!real_ioctl)
         real_ioctl = (int (*)(int, unsigned long, void *))dlsym(RTLD_NEXT, "ioctl");
     return real_ioctl(fd, req, arg);
+}
+
+/* Sleeps on the unfaked clocks bypass libfaketime; CLOCK_REALTIME goes on to it. */
+int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+                    struct timespec *rem)
+{
+    static int (*next)(clockid_t, int, const struct timespec *, struct timespec *);
+
+    if (clk != CLOCK_REALTIME) {
+        if (syscall(SYS_clock_nanosleep, clk, flags, req, rem) == 0)
+            return 0;
+        return errno;                  /* clock_nanosleep returns the error */
+    }
+    if (!next)
+        next = (int (*)(clockid_t, int, const struct timespec *, struct timespec *))
+            dlsym(RTLD_NEXT, "clock_nanosleep");
+    return next(clk, flags, req, rem);
 }

@@ -151,6 +151,16 @@ result host_capbnd "$CAPBND"
 CAP_SYS_TIME=$((1 << 25))
 check cap_sys_time_dropped "$(( 0x$CAPBND & CAP_SYS_TIME )) == 0"
 
+# Sleeping on CLOCK_MONOTONIC works under the preload (Python's time.sleep uses an
+# absolute clock_nanosleep that plain libfaketime 0.9.10 breaks with EINVAL).
+if command -v python3 >/dev/null; then
+    if run_in "$HOST_NS" "$TMP/host/offset" python3 -c 'import time; time.sleep(0.01)' 2>&1 >/dev/null; then
+        result python_sleep ok
+    else
+        result python_sleep FAIL; FAILED=1
+    fi
+fi
+
 # The host's chronyd: real chronyd, not -x, as root (so it does not try to keep
 # CAP_SYS_TIME for a dropped user, which would fail), no seccomp filter.
 start_in "$HOST_NS" "$TMP/host/offset" "$TMP/host/chronyd.log" \

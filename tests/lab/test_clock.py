@@ -79,3 +79,8 @@ def test_sub_second_skew_is_corrected_exactly():
     assert abs(float(res["initial_skew"]) - 0.5) < 0.2
     assert abs(float(res["final_host_minus_ntp"])) < 0.05
     assert abs(float(res["real_clock_drift"])) < 0.5
+
+
+def test_python_sleep_works_under_the_preload(day_behind):
+    # libfaketime alone fails Python's time.sleep (absolute CLOCK_MONOTONIC clock_nanosleep).
+    assert day_behind.get("python_sleep", "ok") == "ok"
