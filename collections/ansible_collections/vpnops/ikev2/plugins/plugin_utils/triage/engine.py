@@ -770,6 +770,8 @@ def _rank(findings, states):
         for c in alive:
             if c.kind != 'cause' or not _related(c, f, states) or not _in_window(c, f, states):
                 continue
+            if f.kind == 'cause' and f.host != c.host and not set(f.hosts) & set(c.hosts + [c.host]):
+                continue  # a fault attributed elsewhere is independent, whatever its category
             if _explains(c, f) or (c.category == f.category and set(f.hosts) <= set(c.hosts + [c.host])):
                 absorbed_by = c
                 break
