@@ -35,7 +35,7 @@ def run_selftest(skew: str) -> dict[str, str]:
     results = {}
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT ") and "=" in line:
-            key, _, value = line[len("RESULT "):].partition("=")
+            key, _, value = line.removeprefix("RESULT ").partition("=")
             results[key] = value
     assert proc.returncode == 0, f"selftest.sh exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert results.get("selftest") == "ok", proc.stdout + proc.stderr
