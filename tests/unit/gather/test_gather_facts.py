@@ -254,3 +254,19 @@ def test_documentation_matches_argument_spec():
     assert doc["attributes"]["check_mode"]["support"] == "full"
     yaml.safe_load(module.EXAMPLES)
     yaml.safe_load(module.RETURN)
+
+
+def test_included_secrets_files_are_redacted_too(tmp_path):
+    inc = tmp_path / "extra.secrets"
+    inc.write_text('@road : EAP "included-eap-secret-42"\n')
+    host, _k = gateway_host(files={
+        "/etc/ipsec.secrets": SECRETS_FILE + "include %s\n" % (tmp_path / "*.secrets"),
+        str(inc): inc.read_text(),
+        "/etc/strongswan.conf": fixture_text("strongswan_conf/gw-strongswan.conf").replace(
+            "charon {", "charon {\n    plugins {\n        attr-sql {\n            database = mysql://vpn:Db-Pw-31337@db/ipsec\n"
+                        "        }\n    }", 1)})
+    f = run(host, gather_subset=["conns"])
+    blob = json.dumps(f)
+    assert "included-eap-secret-42" not in blob and "Db-Pw-31337" not in blob
+    assert f["conns"]["files"][str(inc)]["content"] == "@road : EAP <redacted>\n"
+    assert "mysql://vpn:<redacted>@db/ipsec" in f["conns"]["files"]["/etc/strongswan.conf"]["content"]

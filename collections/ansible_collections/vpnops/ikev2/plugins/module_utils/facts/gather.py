@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import calendar
+import glob
 import hashlib
+import json
 import os
 import re
 import socket
@@ -404,11 +406,11 @@ class Gatherer(object):
             text, _err = self.host.read(path)
             if text is None:
                 continue
-            if path.endswith('.conf'):
+            if path.endswith(('.conf', '.secrets')):
                 for inc in swan_conf.included_files(text, os.path.dirname(path)) if 'strongswan' not in path else []:
                     cands.append((inc, redact))
-                for inc in re.findall(r'^\s*include\s+(\S+)', text, re.M) if path == self.paths['ipsec_conf'] else []:
-                    import glob
+                for inc in re.findall(r'^\s*include\s+(\S+)', text, re.M) if path in (
+                        self.paths['ipsec_conf'], self.paths['ipsec_secrets']) else []:
                     for p in sorted(glob.glob(inc)):
                         cands.append((p, swan_conf.redact_ipsec_secrets if p.endswith('.secrets') else swan_conf.redact_text))
         for path, redact in cands:
@@ -493,7 +495,6 @@ class Gatherer(object):
                 out['provider'] = 'firewalld'
         nft = self.host.run(['nft', '-j', 'list', 'ruleset'])
         if nft.ok:
-            import json
             try:
                 doc = json.loads(nft.out)
                 v, why, unc = firewall.evaluate_nft(doc)
@@ -644,8 +645,8 @@ def merge_cert_facts(blobs, key_hashes, reasons):
         f = by_fp[fp]
         if key_hashes is not None and f['spki_sha256'] in key_hashes:
             f['has_private_key'] = True
-        if f['has_private_key'] is None and not f['is_ca']:
-            f['has_private_key'] = False
+        if f['has_private_key'] is None and not f['is_ca'] and key_hashes is not None:
+            f['has_private_key'] = False    # on the controller (no key hashes) unknown stays None
         f['store'] = f['stores'][0] if f['stores'] else None
     return [by_fp[fp] for fp in order]
 

@@ -13,6 +13,8 @@
 {'charon': {'filelog': {'log': {'path': '/var/log/charon.log'}}, 'ikesa_limit': '500'}}
 >>> redact_text('secrets {\\n  ike-1 {\\n    secret = "x y"\\n  }\\n}')
 'secrets {\\n  ike-1 {\\n    secret = <redacted>\\n  }\\n}'
+>>> redact_text('database = mysql://vpn:hunter2@db/ipsec')
+'database = mysql://vpn:<redacted>@db/ipsec'
 """
 from __future__ import annotations
 
@@ -30,9 +32,14 @@ _SECRET_QUOTED_ML = re.compile(r'^(\s*(?:secret|pin|password|passphrase|psk)\s*=
                                re.IGNORECASE | re.MULTILINE)
 
 
+# Credentials inside URIs (attr-sql/sql ``database = mysql://user:password@host/db``).
+_URI_CRED = re.compile(r'(\w+://[^:/\s@]+:)[^@\s]+@')
+
+
 def redact_text(text):
     """Replace the value of every secret-bearing key in strongSwan settings text."""
     text = _SECRET_QUOTED_ML.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URI_CRED.sub(lambda m: m.group(1) + REDACTED + '@', text)
     return _SECRET_KEY.sub(lambda m: m.group('lead') + REDACTED, text)
 
 
