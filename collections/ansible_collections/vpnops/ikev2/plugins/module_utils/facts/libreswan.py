@@ -45,10 +45,12 @@ def dn_key(dn):
 
 
 # 000 "rw-cert": 10.3.0.0/24===198.19.0.15[@gw3.lab,MS+S=C]...%any[%fromcert,+MC+S=C]; unrouted; eroute owner: #0
-_CONN_HEAD = re.compile(r'^"(?P<name>[^"]+)"(?P<inst>\[\d+\])?: (?P<left>\S*?\[[^\]]*\]|\S+?)(?:===\S+)?\.\.\.(?P<right>.+?); (?P<routing>[\w ]+); eroute owner')
+_CONN_HEAD = re.compile(r'^"(?P<name>[^"]+)"(?P<inst>\[\d+\])?: (?P<left>\S*?\[[^\]]*\]|\S+?)(?:===\S+)?'
+                        r'\.\.\.(?P<right>.+?); (?P<routing>[\w ]+); eroute owner')
 _CONN_ATTR = re.compile(r'^"(?P<name>[^"]+)"(?P<inst>\[\d+\])?:\s+(?P<body>.*)$')
 # 000 #1: "rw-cert"[1] 198.19.0.21:4500 STATE_V2_ESTABLISHED_IKE_SA (established IKE SA); REKEY in 14123s; ...
-_STATE = re.compile(r'^#(?P<serial>\d+): "(?P<name>[^"]+)"(?P<inst>\[\d+\])? (?P<peer>\S+?)(?::(?P<port>\d+))? (?P<state>STATE_\w+) \((?P<desc>[^)]*)\)(?P<rest>.*)$')
+_STATE = re.compile(r'^#(?P<serial>\d+): "(?P<name>[^"]+)"(?P<inst>\[\d+\])? (?P<peer>\S+?)(?::(?P<port>\d+))? '
+                    r'(?P<state>STATE_\w+) \((?P<desc>[^)]*)\)(?P<rest>.*)$')
 _TRAFFIC = re.compile(r'^#(?P<serial>\d+): "(?P<name>[^"]+)"(?:\[\d+\])? \S+ (?P<spis>(?:\S+@\S+ )+).*?Traffic: ESPin=(?P<in>\S+) ESPout=(?P<out>\S+?)!?')
 _SUMMARY = re.compile(r'^IKE SAs: total\((\d+)\), half-open\((\d+)\), open\((\d+)\), authenticated\((\d+)\), anonymous\((\d+)\)')
 
