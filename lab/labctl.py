@@ -171,8 +171,8 @@ class Lab:
 
     def write_inventory(self) -> None:
         os.makedirs(os.path.dirname(INVENTORY), exist_ok=True)
-        groups: dict[str, list] = {"gateways": [], "clients": [], "infra": [], "nat_routers": []}
-        role_group = {"gateway": "gateways", "client": "clients", "infra": "infra", "nat": "nat_routers"}
+        groups: dict[str, list] = {"gateways": [], "clients": [], "infra_servers": [], "nat_routers": []}
+        role_group = {"gateway": "gateways", "client": "clients", "infra": "infra_servers", "nat": "nat_routers"}
         hostvars = {}
         for h in self.topo.hosts.values():
             groups[role_group[h.role]].append(h.name)
@@ -220,7 +220,8 @@ class Lab:
                 if os.path.exists(os.path.join(root, log)):
                     open(os.path.join(root, log), "w").close()
             # Fresh firewall state too: flows of the previous scenario must not slip past new rules.
-            self.sh(name, "/etc/init.d/nftables reload && conntrack -F 2>/dev/null; /etc/init.d/chrony restart >/dev/null")
+            chrony = "restart" if settings[name]["services"]["chronyd"] else "stop"
+            self.sh(name, f"/etc/init.d/nftables reload && conntrack -F 2>/dev/null; /etc/init.d/chrony {chrony} >/dev/null")
             host = self.topo.hosts[name]
             if host.role in ("gateway", "client"):
                 network.set_link(host, settings[name]["link_up"])

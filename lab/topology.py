@@ -6,7 +6,7 @@ derived from the order of hosts so that two runs of the same file give the same 
     >>> topo = parse({"name": "t", "gateways": [{"name": "gw1"}],
     ...               "clients": [{"name": "cl1", "gateway": "gw1"}]}, "t.yml")
     >>> topo.hosts["gw1"].wan_addr, topo.hosts["gw1"].protected_net, topo.hosts["cl1"].gateway
-    ('198.19.0.11', '10.1.0.0/24', 'gw1')
+    ('198.19.0.12', '10.1.0.0/24', 'gw1')
 """
 
 from __future__ import annotations

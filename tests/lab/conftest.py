@@ -1,0 +1,66 @@
+"""Fixtures for tests against the running lab (real daemons, real SSH).
+
+`make test` brings the lab up before these tests and down after them; run alone, the `lab`
+fixture brings it up itself and takes it down at the end of the session.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from lab import labctl, runtime
+
+
+class LabHandle:
+    """The running lab as tests see it: run commands in hosts, apply scenarios, read logs."""
+
+    def __init__(self):
+        self.lab = labctl._running_lab()
+        self.topo = self.lab.topo
+
+    def sh(self, host: str, script: str, check: bool = True, timeout: float = 60) -> str:
+        return self.lab.sh(host, script, check=check, timeout=timeout).stdout
+
+    def log(self, host: str) -> str:
+        daemon = self.topo.hosts[host].daemon
+        path = "/var/log/charon.log" if daemon == "strongswan" else "/var/log/pluto.log"
+        return self.sh(host, f"cat {path}", check=False)
+
+    def apply(self, scen: dict | None) -> dict:
+        self.lab.apply(scen)
+        return self.states()
+
+    def states(self) -> dict:
+        clients = [h.name for h in self.topo.by_role("client")]
+        return dict(zip(clients, self.lab.parallel(self.lab.client_state, clients)))
+
+    def child_bytes(self, host: str) -> tuple[int, int]:
+        """(bytes in, bytes out) of the host's CHILD_SAs, summed, as its daemon counts them."""
+        out = self.sh(host, "swanctl --list-sas --raw", check=False)
+        ins = sum(int(v) for v in re.findall(r"bytes-in=(\d+)", out))
+        outs = sum(int(v) for v in re.findall(r"bytes-out=(\d+)", out))
+        return ins, outs
+
+
+@pytest.fixture(scope="session")
+def lab():
+    started_here = False
+    if not runtime.load_state():
+        proc = subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "up"], cwd=runtime.REPO,
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        started_here = True
+    handle = LabHandle()
+    yield handle
+    if started_here:
+        subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "down"], cwd=runtime.REPO, check=False)
+
+
+@pytest.fixture
+def healthy_after(lab):
+    """Puts the lab back to the healthy fleet after the test, whatever the test did."""
+    yield lab
+    lab.apply(None)
