@@ -176,10 +176,17 @@ def test_missing_tools_and_unreadable_files_are_recorded_not_fatal():
     assert f["firewall"]["status"] == "missing" and "nft" in f["firewall"]["reason"]
     assert f["firewall"]["verdicts"] == {"udp500": "unknown", "udp4500": "unknown", "esp": "unknown"}
     assert f["network"]["status"] == "error"
-    assert f["time"]["status"] == "error" and "Cannot talk to daemon" in f["time"]["reason"]
+    assert f["time"]["status"] == "ok" and f["time"]["ntp"]["running"] is False
+    assert f["time"]["ntp"]["synchronized"] is False and "Cannot talk to daemon" in f["time"]["ntp"]["reason"]
     assert f["resources"]["status"] == "partial" and "meminfo" in f["resources"]["reason"]
     assert "/etc/swanctl/swanctl.conf" not in f["conns"]["files"]
     assert f["status"] == "partial" and "firewall" in f["reason"]
+
+
+def test_chronyc_failing_otherwise_is_a_time_error():
+    host, _k = gateway_host(commands={("chronyc", "-c", "-n", "tracking"): (1, "", "501 Not authorised")})
+    f = run(host, gather_subset=["time"])
+    assert f["time"]["status"] == "error" and "Not authorised" in f["time"]["reason"]
 
 
 def test_a_crashing_section_is_isolated(monkeypatch):

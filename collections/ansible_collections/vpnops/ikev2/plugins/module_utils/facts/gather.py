@@ -241,9 +241,11 @@ class Gatherer(object):
                 src = self.host.run(['chronyc', '-c', '-n', 'sources'])
                 if src.ok:
                     ntp['sources'] = timefacts.parse_chrony_sources(src.out)
+            elif 'Cannot talk to daemon' in (res.out + res.err):
+                # chrony is installed but chronyd is not running: a fact about the host, not a gather error
+                ntp.update(running=False, synchronized=False, reason=res.reason())
             else:
                 reasons.append(res.reason())
-                ntp['running'] = False
             text, _err = self.host.read(self.paths['chrony_conf'])
             if text is None:
                 text, _err = self.host.read('/etc/chrony.conf')
@@ -255,7 +257,7 @@ class Gatherer(object):
                             sub, _e = self.host.read(os.path.join(d.split()[0], name))
                             servers.extend(timefacts.parse_chrony_conf_servers(sub or '')[0])
                 ntp['servers'] = servers
-        if ntp['client'] == 'none' or not res.ok:
+        if ntp['client'] == 'none' or (not res.ok and ntp.get('running') is not False):
             td = self.host.run(['timedatectl', 'show'])
             if td.ok:
                 show = timefacts.parse_timedatectl_show(td.out)
