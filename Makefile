@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo | make test | make lab-up [TOPOLOGY=file] [SCENARIO=name] | make lab-status | make lab-down"
+	@echo "make lab-scenario SCENARIO=name | make unit | make lab-test | make lint | make sanity | make bench"
 
 setup:
 	scripts/setup.sh
@@ -21,6 +22,15 @@ demo: setup
 test: setup
 	scripts/test.sh $(PYTEST_ARGS)
 
+unit: setup
+	$(PY) -m pytest -p no:cacheprovider --durations=15 -m "not lab" $(PYTEST_ARGS)
+
+lab-test: setup
+	$(PY) -m pytest -p no:cacheprovider --durations=15 -m lab $(PYTEST_ARGS)
+
+bench: setup
+	@for b in tests/bench/bench_*.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
+
 lint: setup
 	scripts/lint.sh
 
@@ -30,7 +40,7 @@ sanity: setup
 lab-up: setup
 	$(PY) -m lab.labctl up --topology $(TOPOLOGY) $(if $(SCENARIO),--scenario $(SCENARIO))
 
-lab-scenario:
+lab-scenario: setup
 	$(PY) -m lab.labctl scenario $(SCENARIO)
 
 lab-status:

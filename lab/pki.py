@@ -144,8 +144,10 @@ class LabPKI:
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(start).not_valid_after(end)
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, False, variant != "no_eku", False, False, False, False,
-                                             False, False), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=variant != "no_eku", content_commitment=False,
+                                             key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                             key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                             decipher_only=False), critical=True)
                 .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
                 .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

@@ -16,7 +16,7 @@ DEB_PACKAGES=(
   chrony nftables iptables openssh-server openssh-client libfaketime iproute2 procps psmisc
   util-linux busybox curl iputils-ping conntrack
   # build and run the project
-  python3-venv python3-dev gcc make libc6-dev git
+  python3-venv python3-dev gcc make libc6-dev git shellcheck locales
 )
 
 missing=()
