@@ -80,13 +80,13 @@ class ActionModule(ActionBase):
         inputs = host_inputs(names, hostvars, args.get('unreachable'), args.get('facts'))
         ruleset = prefilter = None
         if args.get('rules'):
-            from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.prefilter import Prefilter
+            from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.engine import make_prefilter
             from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.rules import load_rules
             try:
                 ruleset = load_rules(args['rules'])
             except RuleError as e:
                 raise AnsibleActionFail('vpnops.ikev2.classify: bad rule file: %s' % e)
-            prefilter = Prefilter(ruleset.signatures())
+            prefilter = make_prefilter(ruleset)
         try:
             report = classify(inputs, ruleset=ruleset, prefilter=prefilter)
         except RuleError as e:

@@ -61,8 +61,7 @@ def _load(paths):
     from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage import engine
     if paths:
         rs = rules_mod.load_rules(paths)
-        from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.prefilter import Prefilter
-        return rs, Prefilter(rs.signatures())
+        return rs, engine.make_prefilter(rs)
     return engine.default_ruleset(), engine.default_prefilter()
 
 
@@ -81,7 +80,7 @@ def cmd_classify(args, out):
     def host(name):
         h = hosts.get(name)
         if h is None:
-            h = hosts[name] = HostInput(name)
+            h = hosts[name] = HostInput(name, sigs=[])
             h._notes = []
         return h
 
@@ -89,19 +88,20 @@ def cmd_classify(args, out):
         name, path = _split_log_arg(arg)
         src = inp.read_log(path, prefilter, host=name, year=args.year, tz=args.tz)
         groups = {}
-        if name:
-            groups[name] = src.events
-        else:
-            default = inp.host_from_path(path)
-            for ev in src.events:
-                groups.setdefault(ev.get('host') or default, []).append(ev)
-            if not groups:
-                groups[default] = []
-        for hname, evs in groups.items():
+        sigs = src.sigs if src.sigs is not None else [None] * len(src.events)
+        default = name or inp.host_from_path(path)
+        for ev, sg in zip(src.events, sigs):
+            g = groups.setdefault(name or ev.get('host') or default, ([], []))
+            g[0].append(ev)
+            g[1].append(sg)
+        if not groups:
+            groups[default] = ([], [])
+        for hname, (evs, sgs) in groups.items():
             for ev in evs:
                 ev['host'] = ev.get('host') or hname
             h = host(hname)
             h.events.extend(evs)
+            h.sigs.extend(sgs)
             h._notes.append('%s: %s, %d lines' % ('stdin' if path == '-' else os.path.basename(path), src.fmt, src.lines))
             if src.fmt == 'unknown' and not evs:
                 h._notes.append('no line in a known log format')
@@ -118,6 +118,7 @@ def cmd_classify(args, out):
         logs = facts.get('logs') if isinstance(facts.get('logs'), dict) else {}
         evs = [e for e in (logs.get('events') or ()) if isinstance(e, dict)]
         h.events.extend(evs)
+        h.sigs.extend([None] * len(evs))
     for h in hosts.values():
         h.reason = '; '.join(h._notes) or None
     report = classify(hosts, ruleset=ruleset, prefilter=prefilter)

@@ -25,9 +25,12 @@ _RULESET_CACHE = {}
 class HostInput(object):
     """What the engine knows about one host: events (parsed log lines), facts, status."""
 
-    def __init__(self, name, events=None, facts=None, status='ok', reason=None):
+    def __init__(self, name, events=None, facts=None, status='ok', reason=None, sigs=None):
         self.name = name
         self.events = list(events or [])
+        # optional, aligned with events: the prefilter's signature ids already found in each line
+        # (a set), or None where unknown; saves scanning the same text twice
+        self.sigs = sigs
         self.facts = facts if isinstance(facts, dict) else None
         self.status = status
         self.reason = reason
@@ -38,8 +41,16 @@ def default_ruleset():
     if rs is None:
         rs = load_rules()
         _RULESET_CACHE['default'] = rs
-        _RULESET_CACHE['prefilter'] = Prefilter(rs.signatures())
+        _RULESET_CACHE['prefilter'] = make_prefilter(rs)
     return rs
+
+
+def make_prefilter(ruleset, backend=None):
+    """The prefilter for a rule set: context-only signatures are sampled in big logs."""
+    sigs = ruleset.signatures()
+    rule_sigs = set(s for r in ruleset.log_rules for s in r.signatures)
+    sampled = [i for i, s in enumerate(sigs) if s not in rule_sigs]
+    return Prefilter(sigs, backend=backend, sampled=sampled)
 
 
 def default_prefilter():
@@ -316,16 +327,27 @@ def _collect_addresses(state):
 
 
 def _correlate(states):
+    """Link hosts that are the two ends of a tunnel: one's peer address or identity is the other's
+    own (NAT: the identity joins what the addresses cannot). Indexed, so a fleet is linear."""
+    by_addr = {}
+    by_id = {}
+    for name, st in states.items():
+        by_addr.setdefault(name, set()).add(name)
+        for a in st.self_addrs:
+            by_addr.setdefault(a, set()).add(name)
+        for i in st.self_ids:
+            by_id.setdefault(i, set()).add(name)
+    for name, st in states.items():
+        others = set()
+        for a in st.peer_addrs:
+            others.update(by_addr.get(a, ()))
+        for i in st.peer_ids:
+            others.update(by_id.get(i, ()))
+        others.discard(name)
+        for o in others:
+            st.links.add(o)
+            states[o].links.add(name)
     names = list(states)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            A, B = states[a], states[b]
-            linked = (set(A.peer_addrs) & B.self_addrs or set(B.peer_addrs) & A.self_addrs
-                      or A.peer_ids & B.self_ids or B.peer_ids & A.self_ids
-                      or b in A.peer_addrs or a in B.peer_addrs)
-            if linked:
-                A.links.add(b)
-                B.links.add(a)
     active = [n for n in names if states[n].hits or states[n].input.events]
     if len(names) == 2:
         a, b = names
@@ -818,7 +840,7 @@ def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
         ruleset = default_ruleset()
         prefilter = prefilter or default_prefilter()
     elif prefilter is None:
-        prefilter = Prefilter(ruleset.signatures())
+        prefilter = make_prefilter(ruleset)
     now = now or datetime.datetime.now(datetime.timezone.utc)
     sig_list = prefilter.signatures
     owners = ruleset.signature_owners()
@@ -831,7 +853,16 @@ def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
         st = _HostState(hi)
         evs = hi.events
         if evs:
-            found = prefilter.scan_texts([e.get('msg') or '' for e in evs])
+            known = hi.sigs if hi.sigs is not None and len(hi.sigs) == len(evs) else None
+            if known is None:
+                found = prefilter.scan_texts([e.get('msg') or '' for e in evs])
+            else:
+                found = dict((i, ids) for i, ids in enumerate(known) if ids)
+                todo = [i for i, ids in enumerate(known) if ids is None]
+                if todo:
+                    more = prefilter.scan_texts([evs[i].get('msg') or '' for i in todo])
+                    for j, ids in more.items():
+                        found[todo[j]] = ids
             _match_events(st, evs, found, ruleset, owners_by_sig)
         st.all_states = states
         _collect_addresses(st)

@@ -72,6 +72,7 @@ class LogInput(object):
         self.label = label
         self.host = host
         self.events = []
+        self.sigs = None      # aligned with events when the prefilter already ran on the lines
         self.fmt = None
         self.bytes_read = 0
         self.lines = 0
@@ -119,6 +120,7 @@ def read_log(path, prefilter, host=None, year=None, tz=None, full=None):
         stamps = StampCache(year, tz)
         pending = head
         events = src.events
+        src.sigs = []
         nread = len(head)
         while True:
             chunk = f.read(CHUNK)
@@ -138,7 +140,7 @@ def read_log(path, prefilter, host=None, year=None, tz=None, full=None):
                 block, pending = pending, b''
             if block:
                 src.lines += block.count(b'\n')
-                _scan_block(block, prefilter, fmt, stamps, host, events)
+                _scan_block(block, prefilter, fmt, stamps, host, events, src.sigs)
             if not chunk:
                 break
         src.bytes_read = nread
@@ -148,8 +150,9 @@ def read_log(path, prefilter, host=None, year=None, tz=None, full=None):
             f.close()
 
 
-def _scan_block(block, prefilter, fmt, stamps, host, events):
-    hits = prefilter.scan(block)
+def _scan_block(block, prefilter, fmt, stamps, host, events, sigs):
+    # big logs: every line carrying a rule signature, but context lines only sampled per block
+    hits = prefilter.scan(block, sample=True)
     if not hits:
         return
     parse_one = logparse._parse_one
@@ -171,6 +174,7 @@ def _scan_block(block, prefilter, fmt, stamps, host, events):
             continue
         finish(ev, line)
         events.append(ev)
+        sigs.append(hits[start][1])
 
 
 def load_facts(path):

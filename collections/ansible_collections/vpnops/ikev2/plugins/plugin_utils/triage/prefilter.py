@@ -20,8 +20,12 @@ except ImportError:  # pragma: no cover - exercised by forcing backend='re'
 
 
 class Prefilter(object):
-    def __init__(self, signatures, backend=None):
+    """``sampled``: signature ids reported at most once per scanned block (context lines of big
+    logs: their presence and a recent value are what the rules use, not every occurrence)."""
+
+    def __init__(self, signatures, backend=None, sampled=()):
         self.signatures = list(signatures)
+        self.sampled = frozenset(sampled)
         self.encoded = [s.encode('utf-8') for s in self.signatures]
         if backend is None:
             backend = 'hyperscan' if HAVE_HYPERSCAN else 're'
@@ -34,11 +38,19 @@ class Prefilter(object):
             self.db.compile(expressions=self.encoded, ids=list(range(n)), elements=n,
                             flags=[0] * n, literal=True)
             self.scratch = hyperscan.Scratch(self.db)
+            self.db_sampled = None
+            if self.sampled:
+                flags = [hyperscan.HS_FLAG_SINGLEMATCH if i in self.sampled else 0 for i in range(n)]
+                self.db_sampled = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                self.db_sampled.compile(expressions=self.encoded, ids=list(range(n)), elements=n,
+                                        flags=flags, literal=True)
+                self.scratch_sampled = hyperscan.Scratch(self.db_sampled)
         else:
             self.re_ids = None
 
-    def scan(self, buf):
-        """Lines of ``buf`` (bytes) carrying a signature: {start: [end, set(sig ids)]}."""
+    def scan(self, buf, sample=False):
+        """Lines of ``buf`` (bytes) carrying a signature: {start: [end, set(sig ids)]}. With
+        ``sample``, signatures in ``sampled`` report only their first line in ``buf``."""
         hits = {}
         if not buf:
             return hits
@@ -51,17 +63,23 @@ class Prefilter(object):
                 ends.append((to, sig_id))
                 return None
 
-            self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
+            if sample and self.db_sampled is not None:
+                self.db_sampled.scan(buf, match_event_handler=on_match, scratch=self.scratch_sampled)
+            else:
+                self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
             pairs = ends
         else:
             # no Hyperscan: one C-speed bytes.find pass per signature (far faster than an re
             # alternation over a few hundred literals)
             pairs = []
+            sampled = self.sampled if sample else ()
             for sig_id, sig in enumerate(self.encoded):
                 n = len(sig)
                 pos = find(sig)
                 while pos >= 0:
                     pairs.append((pos + n, sig_id))
+                    if sig_id in sampled:
+                        break
                     nl = find(b'\n', pos + n)
                     if nl < 0:
                         break
