@@ -11,7 +11,7 @@ from ansible.playbook.task import Task
 
 from ansible_collections.vpnops.ikev2.plugins.action.ike_facts import ActionModule
 
-from conftest import FIXTURES
+from _gather_helpers import FIXTURES
 
 
 def make_action(module_result, host_skew=0.0, host_work=0.2):

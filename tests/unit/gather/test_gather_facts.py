@@ -14,7 +14,7 @@ from ansible_collections.vpnops.ikev2.plugins.action.ike_facts import clock_offs
 from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import certinfo, gather
 from ansible_collections.vpnops.ikev2.plugins.modules import ike_facts as module
 
-from conftest import FIXTURES, FakeHost, fixture_text
+from _gather_helpers import FIXTURES, FakeHost, fixture_text
 
 PSK = "S3cretPSK-do-not-leak-8c1f"
 EAP_B64 = "RUFQLXNlY3JldC1kby1ub3QtbGVhaw=="

@@ -9,7 +9,7 @@ import time
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import logwindow
 
-from conftest import FIXTURES
+from _gather_helpers import FIXTURES
 
 GW_LOG = str(FIXTURES / "charon_log" / "gw-charon.log")
 YREF = logwindow.YearRef(year=2026)

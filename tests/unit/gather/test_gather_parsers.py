@@ -11,7 +11,8 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import (
     certinfo, firewall, libreswan, logwindow, strongswan, swan_conf, system, timefacts, vici_pretty)
 from ansible_collections.vpnops.ikev2.plugins.action import ike_facts as action_ike_facts
 
-from conftest import fixture_text
+from _gather_helpers import FIXTURES as FIX
+from _gather_helpers import fixture_text
 
 
 @pytest.mark.parametrize("mod", [certinfo, firewall, libreswan, logwindow, strongswan, swan_conf, system, timefacts,
@@ -202,8 +203,7 @@ def test_certutil_list_and_keys():
     listed = libreswan.parse_certutil_list(fixture_text("certutil/list.txt"))
     assert listed == [{"nickname": "Scratch Root CA", "trust": "CT,C,C"}, {"nickname": "gw.scratch", "trust": "P,,"}]
     assert libreswan.parse_certutil_keys(fixture_text("certutil/keys.txt")) == []
-    ders = certinfo.certs_from_blob((pytest.importorskip("pathlib").Path(__file__).resolve().parents[2]
-                                     / "fixtures/gather/certutil/gw.scratch.pem").read_bytes())
+    ders = certinfo.certs_from_blob((FIX / "certutil/gw.scratch.pem").read_bytes())
     assert certinfo.cert_facts(ders[0])["subject"].endswith("CN=gw.scratch")
 
 
@@ -223,7 +223,6 @@ def _pki():
     return out
 
 
-from conftest import FIXTURES as FIX  # noqa: E402
 
 
 def test_cert_facts_fields():
