@@ -277,3 +277,21 @@ def test_included_secrets_files_are_redacted_too(tmp_path):
     assert "included-eap-secret-42" not in blob and "Db-Pw-31337" not in blob
     assert f["conns"]["files"][str(inc)]["content"] == "@road : EAP <redacted>\n"
     assert "mysql://vpn:<redacted>@db/ipsec" in f["conns"]["files"]["/etc/strongswan.conf"]["content"]
+
+
+def test_legacy_iptables_rules_also_filter():
+    host, _k = gateway_host(commands={("nft",): (0, fixture_text("nft/healthy.json")),
+                                      ("iptables-legacy-save",): (0, fixture_text("iptables/espdrop.rules"))})
+    f = run(host, gather_subset=["firewall"])
+    fw = f["firewall"]
+    assert fw["provider"] == "nftables"
+    assert fw["verdicts"] == {"udp500": "accept", "udp4500": "accept", "esp": "drop"}
+    assert fw["why"]["esp"].startswith("iptables-legacy filter/INPUT rule 3")
+
+
+def test_empty_legacy_iptables_changes_nothing():
+    host, _k = gateway_host(commands={("nft",): (0, fixture_text("nft/drop4500.json")),
+                                      ("iptables-legacy-save",): (0, fixture_text("iptables/empty.rules"))})
+    f = run(host, gather_subset=["firewall"])
+    assert f["firewall"]["verdicts"] == {"udp500": "accept", "udp4500": "drop", "esp": "accept"}
+    assert "legacy_iptables" not in f["firewall"]

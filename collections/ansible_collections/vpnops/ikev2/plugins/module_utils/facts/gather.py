@@ -503,6 +503,7 @@ class Gatherer(object):
                 out.update(verdicts=v, why=why, uncertain=unc, ruleset=doc)
                 if out['provider'] == 'none':
                     out['provider'] = 'nftables'
+                self._legacy_iptables(out)
                 return section('ok', None, **out)
             except ValueError as exc:
                 reasons.append('nft -j output is not JSON: %s' % exc)
@@ -524,6 +525,25 @@ class Gatherer(object):
         if nft.missing and ipt.missing:
             return section('missing', 'neither nft nor iptables-save is installed', **out)
         return section('error', '; '.join(reasons), **out)
+
+    def _legacy_iptables(self, out):
+        """Rules loaded through iptables-legacy are invisible to nft but still filter: a packet
+        must pass both, so the first non-accept verdict wins."""
+        res = self.host.run(['iptables-legacy-save'])
+        if not res.ok or not res.out.strip():
+            return
+        filt = firewall.parse_iptables_save(res.out).get('filter', {})
+        inp = filt.get('INPUT')
+        if not inp or (not inp['rules'] and inp['policy'] == 'ACCEPT'):
+            return
+        v, why, unc = firewall.evaluate_iptables(res.out)
+        out['legacy_iptables'] = res.out
+        for name in firewall.PACKETS:
+            if out['verdicts'][name] == 'accept' and v[name] != 'accept':
+                out['verdicts'][name] = v[name]
+                out['why'][name] = 'iptables-legacy ' + why[name]
+            if unc.get(name):
+                out['uncertain'].setdefault(name, []).extend(unc[name])
 
     # ---------------------------------------------------------------- network
     def network(self):
