@@ -276,6 +276,7 @@ NFT_EXPECTED = {
     "healthy": {"udp500": "accept", "udp4500": "accept", "esp": "accept"},
     "esp-goto": {"udp500": "accept", "udp4500": "reject", "esp": "drop"},
     "empty": {"udp500": "accept", "udp4500": "accept", "esp": "accept"},
+    "prerouting-ingress": {"udp500": "accept", "udp4500": "drop", "esp": "drop"},
 }
 
 
@@ -292,6 +293,12 @@ def test_nft_why_names_the_rule():
     assert why["udp4500"].startswith("inet filter/input rule")
     _v, why, _u = firewall.evaluate_nft(fixture_text("nft/esp-goto.json"))
     assert "deny_esp" in why["esp"]
+
+
+def test_nft_ingress_and_prerouting_chains_decide_before_input():
+    _v, why, _u = firewall.evaluate_nft(fixture_text("nft/prerouting-ingress.json"))
+    assert why["udp4500"].startswith("inet raw/pre")
+    assert why["esp"].startswith("netdev edge/ing") and "ingress chain" in why["esp"]
 
 
 def test_nft_established_only_ruleset_drops_new_ike():

@@ -4,8 +4,8 @@
 """Evaluate a firewall ruleset for the three packets IKE needs inbound: UDP 500, UDP 4500, ESP.
 
 The packets are a new IPv4 flow (conntrack state ``new``) arriving on a non-loopback interface
-from an unknown peer. nftables: every base chain on the ``input`` hook of the ``ip`` and
-``inet`` families, in priority order (an accept ends one chain, the next base chain still sees
+from an unknown peer. nftables: every filter base chain the packet meets (``netdev``/``inet``
+ingress, then ``ip``/``inet`` prerouting, then input), each hook's chains in priority order (an accept ends one chain, the next base chain still sees
 the packet; drop/reject end everything), rules in order, jumps, gotos, returns, chain policy,
 sets, verdict maps. iptables: the ``filter`` table's INPUT chain the same way. Matches the
 evaluator cannot decide for an unknown peer (addresses, input interface names other than ``lo``,
@@ -24,6 +24,9 @@ PACKETS = {
 _PROTO_NUM = {'tcp': 6, 'udp': 17, 'icmp': 1, 'esp': 50, 'ah': 51, 'sctp': 132, 'icmpv6': 58,
               'gre': 47, 'udplite': 136, 'dccp': 33, 'ipv6-icmp': 58, 'all': None}
 _SERVICE_PORT = {'isakmp': 500, 'ipsec-nat-t': 4500}
+# Where an inbound packet meets base chains, in order: netdev ingress, then prerouting, then input.
+_HOOK_ORDER = {('netdev', 'ingress'): 0, ('inet', 'ingress'): 0, ('ip', 'prerouting'): 1, ('inet', 'prerouting'): 1,
+               ('ip', 'input'): 2, ('inet', 'input'): 2}
 _PRIO_NAMES = {'raw': -300, 'mangle': -150, 'dstnat': -100, 'filter': 0, 'security': 50, 'srcnat': 100}
 
 
@@ -47,11 +50,12 @@ class NftRuleset(object):
                 key = (c['family'], c['table'], c['name'])
                 self.chains[key] = c
                 self.rules.setdefault(key, [])
-                if c.get('hook') == 'input' and c.get('type', 'filter') == 'filter' and c['family'] in ('ip', 'inet'):
+                hook_order = _HOOK_ORDER.get((c['family'], c.get('hook')))
+                if hook_order is not None and c.get('type', 'filter') == 'filter':
                     prio = c.get('prio', 0)
                     if isinstance(prio, str):
                         prio = _PRIO_NAMES.get(prio, 0)
-                    self.base.append((prio, key))
+                    self.base.append(((hook_order, prio), key))
             elif 'rule' in item:
                 r = item['rule']
                 self.rules.setdefault((r['family'], r['table'], r['chain']), []).append(r)
@@ -88,6 +92,8 @@ class NftRuleset(object):
                 return pkt['l4proto']
             if key == 'nfproto':
                 return 'ipv4'
+            if key == 'protocol':
+                return 'ip'
             if key in ('iif', 'iifname'):
                 return _Iface()
             if key == 'pkttype':
@@ -172,10 +178,15 @@ class NftRuleset(object):
         pkt = PACKETS[name]
         uncertain = []
         if not self.base:
-            return 'accept', 'no input-hook base chain: nothing filters input', uncertain
+            return 'accept', 'no ingress, prerouting or input filter chain: nothing filters inbound packets', uncertain
         for _prio, key in self.base:
             verdict, why = self._run_chain(key, pkt, uncertain, 0)
             if verdict in ('drop', 'reject'):
+                dev = self.chains[key].get('dev')
+                if dev:
+                    why += ' (only for packets arriving on %s)' % (dev if isinstance(dev, str) else ', '.join(dev))
+                elif self.chains[key].get('hook') == 'ingress':
+                    why += " (ingress chain: only for packets arriving on its device)"
                 return verdict, why, uncertain
         return 'accept', why, uncertain
 
