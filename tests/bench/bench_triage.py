@@ -127,31 +127,49 @@ def bench_logs(size, keep=None):
 
 
 def fleet_inputs(n):
-    """n hosts' facts: events from the lab captures (each host of each scenario is a template),
-    sections varied so that some hosts carry faults."""
-    templates = []
+    """n hosts' facts. Each lab scenario capture is a template for a group of hosts (its gateways
+    and clients); every group gets its own names, identities and addresses, so the two ends of
+    each tunnel correlate within the group only, as in a real fleet. Sections are varied so that
+    some hosts carry faults."""
     lab = REPO / "tests" / "fixtures" / "lab"
-    for path in sorted(lab.glob("*/*.log")) if lab.exists() else []:
-        evs = parse_lines(path.read_text(errors="replace").splitlines())
-        templates.append(evs)
-    if not templates:
-        for path in sorted((REPO / "tests" / "fixtures" / "gather" / "charon_log").glob("*.log")):
-            templates.append(parse_lines(path.read_text().splitlines()))
+    scenarios = [d for d in sorted(lab.iterdir()) if d.is_dir()] if lab.exists() else []
+    if not scenarios:
+        scenarios = [REPO / "tests" / "fixtures" / "gather" / "charon_log"]
+    texts = []
+    for d in scenarios:
+        group = [(p.stem, p.read_text(errors="replace")) for p in sorted(d.glob("*.log"))]
+        names = sorted(set(stem for stem, _ in group), key=len, reverse=True)
+        rx = re.compile(r"\b(?:%s)\b|198\.19\.0\.|192\.168\.1\." % "|".join(re.escape(x) for x in names))
+        texts.append((group, rx))
     hosts = {}
-    for i in range(n):
-        name = "h%05d" % i
-        evs = templates[i % len(templates)]
-        facts = {
-            "schema": 1, "hostname": name, "status": "ok",
-            "time": {"status": "ok", "offset_s": -86400.0 if i % 97 == 0 else 0.01 * (i % 7)},
-            "firewall": {"status": "ok", "provider": "nftables",
-                         "verdicts": {"udp500": "accept", "udp4500": "drop" if i % 89 == 0 else "accept",
-                                      "esp": "accept"}},
-            "network": {"status": "ok", "addresses": ["10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)]},
-            "resources": {"status": "ok", "stats": {"ike_sas": 3, "half_open": 0}, "limits": {"ikesa_limit": 0}},
-            "logs": {"status": "ok", "events": evs},
-        }
-        hosts[name] = engine.HostInput(name, events=evs, facts=facts)
+    k = 0
+    while len(hosts) < n:
+        group, rx = texts[k % len(texts)]
+        subst = {"198.19.0.": "10.%d.%d." % (k >> 8 & 255, k & 255),
+                 "192.168.1.": "172.%d.%d." % (16 + (k >> 8 & 15), k & 255)}
+
+        def repl(m, k=k, subst=subst):
+            t = m.group(0)
+            return subst.get(t) or "%s-g%d" % (t, k)
+
+        for stem, text in group:
+            if len(hosts) >= n:
+                break
+            text = rx.sub(repl, text)
+            name = "%s-g%d" % (stem, k)
+            evs = parse_lines(text.splitlines())
+            i = len(hosts)
+            facts = {
+                "schema": 1, "hostname": name, "status": "ok",
+                "time": {"status": "ok", "offset_s": -86400.0 if i % 97 == 0 else 0.01 * (i % 7)},
+                "firewall": {"status": "ok", "provider": "nftables",
+                             "verdicts": {"udp500": "accept", "udp4500": "drop" if i % 89 == 0 else "accept",
+                                          "esp": "accept"}},
+                "resources": {"status": "ok", "stats": {"ike_sas": 3, "half_open": 0}, "limits": {"ikesa_limit": 0}},
+                "logs": {"status": "ok", "events": evs},
+            }
+            hosts[name] = engine.HostInput(name, events=evs, facts=facts)
+        k += 1
     return hosts
 
 

@@ -75,9 +75,22 @@ def render(template, values):
         return ' '.join(template.split())
 
 
+_ISO_CACHE = {}
+
+
 def _parse_iso(ts):
     if not ts or not isinstance(ts, str):
         return None
+    hit = _ISO_CACHE.get(ts)
+    if hit is not None or ts in _ISO_CACHE:
+        return hit
+    if len(_ISO_CACHE) > 100000:
+        _ISO_CACHE.clear()
+    _ISO_CACHE[ts] = val = _parse_iso_uncached(ts)
+    return val
+
+
+def _parse_iso_uncached(ts):
     try:
         t = ts.rstrip('Z')
         if '.' in t:
@@ -175,6 +188,7 @@ class _HostState(object):
         self.sa_peers = {}
         self.addr_ids = {}
         self.all_states = {}
+        self.index = ({}, {})
         self.offset = None
         facts = hi.facts or {}
         t = facts.get('time') if isinstance(facts.get('time'), dict) else {}
@@ -331,6 +345,8 @@ def _correlate(states):
     own (NAT: the identity joins what the addresses cannot). Indexed, so a fleet is linear."""
     by_addr = {}
     by_id = {}
+    for st in states.values():
+        st.index = (by_addr, by_id)
     for name, st in states.items():
         by_addr.setdefault(name, set()).add(name)
         for a in st.self_addrs:
@@ -373,14 +389,15 @@ def _sa_peer(state, ev):
 
 
 def _host_of_addr(state, addr):
-    ids = state.addr_ids.get(addr, ())
-    for name, st in state.all_states.items():
-        if name != state.name and (addr == name or addr in st.self_addrs):
-            return name
-    for name, st in state.all_states.items():
-        # through NAT the address is the router's: the identity seen at that address tells who it is
-        if name != state.name and ids and st.self_ids.intersection(ids):
-            return name
+    by_addr, by_id = state.index
+    cands = sorted(by_addr.get(addr, set()) - set((state.name,)))
+    if cands:
+        return cands[0]
+    # through NAT the address is the router's: the identity seen at that address tells who it is
+    for i in sorted(state.addr_ids.get(addr, ())):
+        cands = sorted(by_id.get(i, set()) - set((state.name,)))
+        if cands:
+            return cands[0]
     return None
 
 
@@ -391,7 +408,7 @@ def _host_of_conn_name(state, ev):
     if not name:
         return None
     tokens = set(t for t in re.split(r'[^A-Za-z0-9]+', name) if t)
-    cands = [n for n in state.all_states if n != state.name and n in tokens]
+    cands = [t for t in tokens if t != state.name and t in state.all_states]
     return cands[0] if len(cands) == 1 else None
 
 
@@ -724,8 +741,12 @@ def _pair_findings(states, ruleset):
         if rule['check'] != 'ike_proposals_disjoint':
             continue
         done = set()
-        for a, A in states.items():
-            for b in sorted(A.links):
+        with_conns = set(n for n, st in states.items()
+                         if isinstance((st.input.facts or {}).get('conns'), dict)
+                         and (st.input.facts or {})['conns'].get('conns'))
+        for a in sorted(with_conns):
+            A = states[a]
+            for b in sorted(A.links & with_conns):
                 key = tuple(sorted((a, b)))
                 if key in done:
                     continue
