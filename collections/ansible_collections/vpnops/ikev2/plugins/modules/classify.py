@@ -23,7 +23,7 @@ description:
     C(unknown).
   - The same engine backs the C(ikev2-triage) command.
 author:
-  - vpnops maintainers
+  - vpnops maintainers (@vpnops)
 options:
   hosts:
     description:
@@ -61,8 +61,10 @@ attributes:
     description: The classification only reads facts; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   action:
     support: full
+    description: Runs on the controller as an action plugin.
   run_once:
     support: full
     description: Classifies all hosts at once; use the task with C(run_once=true).

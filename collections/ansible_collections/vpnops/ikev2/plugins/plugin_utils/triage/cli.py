@@ -128,14 +128,14 @@ def cmd_classify(args, out):
 
 
 def cmd_rules(args, out):
-    rs, _ = _load(None)
+    rs = _load(None)[0]
     for r in rs.rules:
         out.write('%-16s %-24s %-14s %s\n' % (r.id, r['category'], r['phase'], r['title']))
     return EXIT_OK
 
 
 def cmd_explain(args, out):
-    rs, _ = _load(None)
+    rs = _load(None)[0]
     r = rs.by_id.get(args.rule_id) or rs.by_id.get(args.rule_id.upper())
     if r is None:
         raise UsageError('no rule %s (see: ikev2-triage rules)' % args.rule_id)

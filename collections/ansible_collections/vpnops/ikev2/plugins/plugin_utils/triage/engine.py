@@ -679,7 +679,7 @@ def _eval_fact(cond, facts, now):
                 ok = (n > want) if op == 'gt' else (n < want) if op == 'lt' else abs(n) > want
         elif op == 'ge_path':
             n = _num(value)
-            lim = [_num(v) for v, _ in _get_path(facts, want)]
+            lim = [_num(v) for v, _item in _get_path(facts, want)]
             lim = [x for x in lim if x]
             ok = n is not None and bool(lim) and n >= lim[0]
             label = '%s = %r (limit %s = %r)' % (path, value, want, lim[0] if lim else None)
@@ -865,7 +865,7 @@ def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
     now = now or datetime.datetime.now(datetime.timezone.utc)
     sig_list = prefilter.signatures
     owners = ruleset.signature_owners()
-    owners_by_sig = [[] for _ in sig_list]
+    owners_by_sig = [[] for _sig in sig_list]
     pos = dict((s, i) for i, s in enumerate(sig_list))
     for s, owner in owners:
         owners_by_sig[pos[s]].append(owner)

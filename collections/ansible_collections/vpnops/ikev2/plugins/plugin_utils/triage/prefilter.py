@@ -9,8 +9,6 @@ looking at the others. Hyperscan (literal mode) when installed, else ``bytes.fin
 
 from __future__ import annotations
 
-import re
-
 try:
     import hyperscan  # pinned in requirements.txt; optional
     HAVE_HYPERSCAN = True

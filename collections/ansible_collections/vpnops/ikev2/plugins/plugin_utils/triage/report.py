@@ -37,8 +37,8 @@ def to_markdown(report):
             lines.append('| host | source | line |')
             lines.append('| --- | --- | --- |')
             for e in f['evidence']:
-                lines.append('| %s | %s | `%s` |' % (_md_escape(e['host']), _md_escape(e['source']),
-                                                    _md_escape(e['line']).replace('`', "'")))
+                line = _md_escape(e['line']).replace('`', "'")
+                lines.append('| %s | %s | `%s` |' % (_md_escape(e['host']), _md_escape(e['source']), line))
             lines.append('')
     hosts = report.get('hosts') or {}
     if hosts:

@@ -100,7 +100,7 @@ class RuleSet(object):
 
     def signatures(self):
         seen = []
-        for s, _ in self.signature_owners():
+        for s, _owner in self.signature_owners():
             if s not in seen:
                 seen.append(s)
         return seen
