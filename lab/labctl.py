@@ -227,11 +227,16 @@ class Lab:
                 network.set_link(host, settings[name]["link_up"])
             if host.daemon == "libreswan":
                 self.provision_libreswan(name)
+        t0 = time.monotonic()
         self.parallel(refresh, names)
+        t1 = time.monotonic()
         self.parallel(lambda n: self.ike(n, "start"), [n for n in ike_hosts if self.topo.hosts[n].role == "gateway"])
         self.parallel(lambda n: self.ike(n, "start"), [n for n in ike_hosts if self.topo.hosts[n].role == "client"])
+        t2 = time.monotonic()
         runtime.save_state(self.state)
         self.settle(scen)
+        if os.environ.get("LAB_TIMING"):
+            _say(f"apply: files {t1 - t0:.1f} s, daemons {t2 - t1:.1f} s, settle {time.monotonic() - t2:.1f} s")
 
     def client_state(self, name: str) -> dict:
         """A client's tunnel as its daemon reports it: up (CHILD_SA installed) or not, and its log."""
@@ -296,8 +301,10 @@ def cmd_up(args) -> int:
         network.build_switch(topo)
         lab.parallel(lab.boot, list(topo.hosts))
         runtime.save_state(state)
+        _say(f"{len(topo.hosts)} hosts booted in {time.monotonic() - started:.1f} s")
         lab.parallel(lab.start_base_services, list(topo.hosts))
         lab.write_inventory()
+        _say(f"base services up in {time.monotonic() - started:.1f} s")
         lab.apply(scen)
     except BaseException:
         if fresh and not os.environ.get("LAB_KEEP_ON_ERROR"):
@@ -328,12 +335,14 @@ def cmd_scenario(args) -> int:
 
 def print_status(lab: Lab, as_json: bool = False) -> None:
     rows = {}
+    clients = [h.name for h in lab.topo.by_role("client") if runtime.alive(lab.state["hosts"].get(h.name, {}).get("init_pid"))]
+    tunnels = dict(zip(clients, lab.parallel(lab.client_state, clients)))
     for name, host in lab.topo.hosts.items():
         info = lab.state["hosts"].get(name) or {}
         row = {"role": host.role, "daemon": host.daemon, "mgmt": host.mgmt_addr, "addr": host.data_addr,
                "running": runtime.alive(info.get("init_pid"))}
-        if host.role == "client" and row["running"]:
-            st = lab.client_state(name)
+        if name in tunnels:
+            st = tunnels[name]
             row["tunnel"] = "up" if st["up"] else ("failed" if st["failed"] else "down")
         rows[name] = row
     if as_json:

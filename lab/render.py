@@ -212,7 +212,7 @@ def render_host(topo: Topology, host: Host, s: dict, pki: LabPKI) -> dict[str, t
     put("etc/hosts", _hosts_file(topo, host))
     put("etc/nftables.conf", _nftables(host, s), 0o755)
     put("etc/chrony/chrony.conf", _chrony(topo, host))
-    put("etc/faketime.offset", f"{int(s['clock_offset']):+d}\n")
+    put("etc/labclock.offset", f"{int(s['clock_offset']):+d}\n")
     for name in ("ssh", "chrony", "nftables", "strongswan", "ipsec", "httpd"):
         put(f"etc/init.d/{name}", _template(f"init.d/{name}"), 0o755)
     put("etc/ssh/sshd_config", _template("sshd_config"))

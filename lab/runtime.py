@@ -26,19 +26,13 @@ MGMT_PORT_PREFIX = "vlm"
 LIBRESWAN_DIR = os.path.join(REPO, "lab", ".cache", "libreswan")
 CLOCK_BUILD = os.path.join(REPO, "lab", "clock")
 HOST_CLOCK_DIR = "/usr/local/lib/labclock"          # inside each host
-OFFSET_FILE = "/etc/faketime.offset"                # inside each host
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+OFFSET_FILE = "/etc/labclock.offset"                # inside each host
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def clock_env() -> dict[str, str]:
     """The environment every process of a host runs with: that host's emulated clock."""
-    return {
-        "LD_PRELOAD": f"{HOST_CLOCK_DIR}/clockshim.so:{FAKETIME_LIB}",
-        "FAKETIME_TIMESTAMP_FILE": OFFSET_FILE,
-        "FAKETIME_NO_CACHE": "1",
-        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-    }
+    return {"LD_PRELOAD": f"{HOST_CLOCK_DIR}/clockshim.so", "LABCLOCK_OFFSET_FILE": OFFSET_FILE}
 
 
 def run(cmd: list[str], check: bool = True, input_text: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

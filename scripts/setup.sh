@@ -13,7 +13,7 @@ DEB_PACKAGES=(
   libnss3-tools libnss3 libnspr4 libunbound8 libldns3 libevent-core-2.1-7 libevent-pthreads-2.1-7
   libcap-ng0 libaudit1 libcurl3-nss dns-root-data
   # per-host services and tools of the lab
-  chrony nftables iptables openssh-server openssh-client libfaketime iproute2 procps psmisc
+  chrony nftables iptables openssh-server openssh-client iproute2 procps psmisc
   util-linux busybox curl iputils-ping conntrack
   # build and run the project
   python3-venv python3-dev gcc make libc6-dev git shellcheck locales

@@ -1,18 +1,27 @@
 /*
- * clockshim.c - LD_PRELOAD shim that gives a lab host a settable emulated clock.
+ * clockshim.c - LD_PRELOAD library that gives a lab host its own settable clock.
  *
- * Loaded together with libfaketime, shim first:
- *   LD_PRELOAD="/path/clockshim.so /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
- *   FAKETIME_TIMESTAMP_FILE=<host offset file>   e.g. "-86400" or "+0"
- *   FAKETIME_NO_CACHE=1  FAKETIME_DONT_FAKE_MONOTONIC=1
+ *   LD_PRELOAD=/path/clockshim.so  LABCLOCK_OFFSET_FILE=<host offset file>
  *
- * libfaketime makes every time read return real time + the offset in the file.
- * This shim makes the clock *setters* work on that emulated clock instead of the
- * machine's: a step (clock_settime(CLOCK_REALTIME), settimeofday, or
+ * The offset file holds seconds, such as "-86400" or "+0.25".  Every read of the
+ * wall clock (clock_gettime on CLOCK_REALTIME, _COARSE and CLOCK_TAI,
+ * gettimeofday, time, timespec_get) returns real time plus that offset; the
+ * monotonic and boot clocks stay real, so timers and sleeps are untouched.  The
+ * file is looked at again at most every 100 ms (a stat, and a read when it
+ * changed), so a step made by one process reaches every other process of the
+ * host within 100 ms, and a new process sees it at once.
+ *
+ * The clock *setters* work on that emulated clock instead of the machine's: a
+ * step (clock_settime(CLOCK_REALTIME), settimeofday, or
  * adjtimex/ntp_adjtime/clock_adjtime with ADJ_SETOFFSET) becomes a new offset
  * (new time - real time) written atomically (temp file + rename) to the offset
  * file.  The kernel's setters are never called, so the real clock cannot move
  * even if the process still held CAP_SYS_TIME (the lab drops it as well).
+ *
+ * (An earlier version read the clock through libfaketime 0.9.10.  It was dropped:
+ * with FAKETIME_NO_CACHE it reopens the offset file on every time read, and
+ * charon's scheduler thread then spun on it, a few percent of a core per idle
+ * daemon; its shared-memory segments were left behind by every process.)
  *
  * Read-only and slewing adjtimex calls are answered from a small per-process
  * state that looks like an idle kernel clock: frequency 0, tick 10000 (USER_HZ
@@ -47,6 +56,8 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -76,10 +87,146 @@ static double ts2d(const struct timespec *ts)
     return ts->tv_sec + ts->tv_nsec / 1e9;
 }
 
+/* ---- reading the emulated clock ------------------------------------------ */
+
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
+static clock_gettime_fn real_clock_gettime;
+static const char *offset_path;
+static long long offset_ns;            /* cached offset, nanoseconds */
+static long long checked_ns;           /* CLOCK_MONOTONIC_COARSE of the last look */
+static long long seen_mtime_ns = -1;   /* the offset file as last read */
+static ino_t seen_ino;
+
+#define RECHECK_NS 100000000LL         /* look at the offset file every 100 ms */
+
+static clock_gettime_fn next_clock_gettime(void)
+{
+    clock_gettime_fn f = __atomic_load_n(&real_clock_gettime, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
+        __atomic_store_n(&real_clock_gettime, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+static long long parse_offset_ns(const char *text)
+{
+    char *end;
+    double sec = strtod(text, &end);
+    if (end == text || sec != sec || sec > 3.2e9 || sec < -3.2e9)
+        return 0;                      /* unreadable: the real clock */
+    return (long long)(sec * 1e9);
+}
+
+/* Re-reads the offset file if it changed since the last look. */
+static void refresh_offset(void)
+{
+    struct stat st;
+    char buf[64];
+    ssize_t n;
+    int fd;
+
+    if (!offset_path || stat(offset_path, &st) != 0) {
+        __atomic_store_n(&offset_ns, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    long long mtime = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (mtime == __atomic_load_n(&seen_mtime_ns, __ATOMIC_RELAXED) && st.st_ino == seen_ino)
+        return;
+    fd = open(offset_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return;
+    buf[n] = 0;
+    __atomic_store_n(&offset_ns, parse_offset_ns(buf), __ATOMIC_RELAXED);
+    seen_ino = st.st_ino;
+    __atomic_store_n(&seen_mtime_ns, mtime, __ATOMIC_RELAXED);
+}
+
+static long long current_offset_ns(void)
+{
+    struct timespec mono;
+    next_clock_gettime()(CLOCK_MONOTONIC_COARSE, &mono);
+    long long now = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+    long long last = __atomic_load_n(&checked_ns, __ATOMIC_RELAXED);
+    if (last == 0 || now - last >= RECHECK_NS) {
+        __atomic_store_n(&checked_ns, now ? now : 1, __ATOMIC_RELAXED);
+        refresh_offset();
+    }
+    return __atomic_load_n(&offset_ns, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void clockshim_init(void)
+{
+    offset_path = getenv("LABCLOCK_OFFSET_FILE");
+    if (offset_path && !*offset_path)
+        offset_path = NULL;
+    next_clock_gettime();
+    current_offset_ns();
+}
+
+static void add_offset(struct timespec *ts, long long off)
+{
+    long long ns = ts->tv_nsec + off % 1000000000LL;
+    ts->tv_sec += off / 1000000000LL + ns / 1000000000LL;
+    ns %= 1000000000LL;
+    if (ns < 0) {
+        ns += 1000000000LL;
+        ts->tv_sec -= 1;
+    }
+    ts->tv_nsec = ns;
+}
+
+static int is_wall_clock(clockid_t clk)
+{
+    return clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE || clk == CLOCK_TAI;
+}
+
+int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+    int rc = next_clock_gettime()(clk, ts);
+    if (rc == 0 && is_wall_clock(clk))
+        add_offset(ts, current_offset_ns());
+    return rc;
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+    struct timespec ts;
+    if (tz)
+        memset(tz, 0, sizeof(struct timezone));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tv->tv_sec = ts.tv_sec;
+    tv->tv_usec = ts.tv_nsec / 1000;
+    return 0;
+}
+
+time_t time(time_t *t)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (t)
+        *t = ts.tv_sec;
+    return ts.tv_sec;
+}
+
+int timespec_get(struct timespec *ts, int base)
+{
+    if (base != TIME_UTC)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, ts);
+    return base;
+}
+
+/* ---- setting the emulated clock ------------------------------------------ */
+
 /* Write "<new - real>" to the offset file: temp file + rename, same directory. */
 static int set_emulated_time(double new_time)
 {
-    const char *path = getenv("FAKETIME_TIMESTAMP_FILE");
+    const char *path = offset_path;
     char tmp[4096], buf[64];
     struct timespec real;
     int fd, n;
@@ -103,6 +250,9 @@ static int set_emulated_time(double new_time)
         errno = e;
         return -1;
     }
+    /* This process sees its own step at once; the others at their next look. */
+    __atomic_store_n(&offset_ns, (long long)((new_time - ts2d(&real)) * 1e9), __ATOMIC_RELAXED);
+    __atomic_store_n(&checked_ns, 0, __ATOMIC_RELAXED);
     /* The clock was stepped: the kernel would clear its NTP error estimates. */
     st_status |= STA_UNSYNC;
     st_maxerror = st_esterror = NTP_PHASE_LIMIT;
@@ -110,7 +260,7 @@ static int set_emulated_time(double new_time)
     return 0;
 }
 
-/* Emulated "now" as the caller sees it (libfaketime's clock_gettime). */
+/* Emulated "now" as the caller sees it. */
 static double emulated_now(void)
 {
     struct timespec ts;
@@ -273,19 +423,15 @@ int ioctl(int fd, unsigned long req, ...)
     return real_ioctl(fd, req, arg);
 }
 
-/* Sleeps on the unfaked clocks bypass libfaketime; CLOCK_REALTIME goes on to it. */
+/* An absolute sleep on the wall clock waits for an emulated deadline. */
 int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
                     struct timespec *rem)
 {
-    static int (*next)(clockid_t, int, const struct timespec *, struct timespec *);
+    struct timespec real_req = *req;
 
-    if (clk != CLOCK_REALTIME) {
-        if (syscall(SYS_clock_nanosleep, clk, flags, req, rem) == 0)
-            return 0;
-        return errno;                  /* clock_nanosleep returns the error */
-    }
-    if (!next)
-        next = (int (*)(clockid_t, int, const struct timespec *, struct timespec *))
-            dlsym(RTLD_NEXT, "clock_nanosleep");
-    return next(clk, flags, req, rem);
+    if (is_wall_clock(clk) && (flags & TIMER_ABSTIME))
+        add_offset(&real_req, -current_offset_ns());
+    if (syscall(SYS_clock_nanosleep, clk, flags, &real_req, rem) == 0)
+        return 0;
+    return errno;                      /* clock_nanosleep returns the error */
 }

@@ -4,6 +4,7 @@ other pair stays up. Scenarios are applied one after the other on one lab."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -28,8 +29,11 @@ def test_scenario_breaks_exactly_its_tunnels(lab, name):
     if scen["tunnels_either"]:
         assert not all(states[c]["up"] for c in scen["tunnels_either"]), f"{name}: no tunnel was refused"
     for sig in scen["signatures"]:
-        log = lab.log(sig["host"])
-        assert re.search(sig["log"], log), f"{name}: {sig['host']} never logged /{sig['log']}/"
+        # pluto writes its log through stdio: give a line a moment to reach the file.
+        deadline = time.monotonic() + 5
+        while not re.search(sig["log"], lab.log(sig["host"])) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert re.search(sig["log"], lab.log(sig["host"])), f"{name}: {sig['host']} never logged /{sig['log']}/"
 
 
 def test_healthy_reset_brings_every_tunnel_back(lab):
