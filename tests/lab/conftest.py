@@ -6,6 +6,8 @@ fixture brings it up itself and takes it down at the end of the session.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import subprocess
 
@@ -45,8 +47,15 @@ class LabHandle:
         return ins, outs
 
 
+LOCK_FILE = os.path.join(runtime.REPO, "lab", ".cache", "lab.lock")
+
+
 @pytest.fixture(scope="session")
 def lab():
+    # One test session drives the lab at a time: scenarios are lab-wide.
+    os.makedirs(os.path.dirname(LOCK_FILE), exist_ok=True)
+    lock = open(LOCK_FILE, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     started_here = False
     if not runtime.load_state():
         proc = subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "up"], cwd=runtime.REPO,
@@ -57,6 +66,7 @@ def lab():
     yield handle
     if started_here:
         subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "down"], cwd=runtime.REPO, check=False)
+    lock.close()
 
 
 @pytest.fixture
