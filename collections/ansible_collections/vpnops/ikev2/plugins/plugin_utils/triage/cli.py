@@ -102,7 +102,8 @@ def cmd_classify(args, out):
             h = host(hname)
             h.events.extend(evs)
             h.sigs.extend(sgs)
-            h._notes.append('%s: %s, %d lines' % ('stdin' if path == '-' else os.path.basename(path), src.fmt, src.lines))
+            size = ('%d lines' % src.lines) if src.lines is not None else ('%.1f MB, signature lines only' % (src.bytes_read / 1e6))
+            h._notes.append('%s: %s, %s' % ('stdin' if path == '-' else os.path.basename(path), src.fmt, size))
             if src.fmt == 'unknown' and not evs:
                 h._notes.append('no line in a known log format')
     for path in args.facts:

@@ -11,6 +11,7 @@ Input: ``{host: HostInput}``; output: the report dict of issue 4 (``{"schema": 1
 from __future__ import annotations
 
 import datetime
+import gc
 import re
 import string
 
@@ -209,11 +210,21 @@ class _HostState(object):
 
 
 def _match_events(state, events, sigs, ruleset, owners_by_sig):
-    """Run the rules and context extractors whose signatures the prefilter found."""
+    """Run the rules and context extractors whose signatures the prefilter found. Failing peers
+    repeat the same message for hours: each distinct message is matched once."""
+    seen_msgs = {}
     for idx in sorted(sigs):
         ev = events[idx]
         msg = ev.get('msg') or ''
         daemon = ev.get('daemon')
+        key = (msg, daemon)
+        done = seen_msgs.get(key)
+        if done is not None:
+            for is_ctx, oid, groups in done:
+                bucket = state.ctx if is_ctx else state.hits
+                bucket.setdefault(oid, []).append(_Hit(ev, groups, idx))
+            continue
+        done = seen_msgs[key] = []
         cands = []
         seen = set()
         for sid in sigs[idx]:
@@ -238,6 +249,7 @@ def _match_events(state, events, sigs, ruleset, owners_by_sig):
                 continue
             bucket = state.ctx if owner.is_context else state.hits
             bucket.setdefault(owner.id, []).append(_Hit(ev, groups, idx))
+            done.append((owner.is_context, owner.id, groups))
 
 
 _RE_PKT_SELF = re.compile(r'^(?:sending|received) packet: from (\S+?)\[\d+\] to (\S+?)\[\d+\]')
@@ -857,6 +869,16 @@ def _summary(f):
 
 def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
     """Classify ``hosts`` ({name: HostInput}); returns the report dict (issue 4's JSON contract)."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _classify(hosts, ruleset, prefilter, now)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _classify(hosts, ruleset, prefilter, now):
     if ruleset is None:
         ruleset = default_ruleset()
         prefilter = prefilter or default_prefilter()

@@ -10,6 +10,7 @@ only those are parsed.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -75,12 +76,22 @@ class LogInput(object):
         self.sigs = None      # aligned with events when the prefilter already ran on the lines
         self.fmt = None
         self.bytes_read = 0
-        self.lines = 0
+        self.lines = None     # counted only when the whole file is parsed
 
 
 def read_log(path, prefilter, host=None, year=None, tz=None, full=None):
     """Read one log source. Returns a LogInput whose events are candidates (or all events for
     small files). Raises InputError when the file cannot be read."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small long-lived objects: the cyclic GC would only rescan them
+    try:
+        return _read_log(path, prefilter, host, year, tz, full)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read_log(path, prefilter, host, year, tz, full):
     f, close = _open(path)
     src = LogInput(path, host)
     try:
@@ -139,7 +150,6 @@ def read_log(path, prefilter, host=None, year=None, tz=None, full=None):
             else:
                 block, pending = pending, b''
             if block:
-                src.lines += block.count(b'\n')
                 _scan_block(block, prefilter, fmt, stamps, host, events, src.sigs)
             if not chunk:
                 break
