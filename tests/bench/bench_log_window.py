@@ -171,6 +171,8 @@ def main():
     t_search, _ = best(lambda: logwindow.find_offset(open(path, "rb"), fsize, since,
                                                      logwindow.YearRef(os.stat(path).st_mtime)), args.repeat)
     print()
+    print("machine: %d CPUs, load average %.1f %.1f %.1f (figures are noisy under load)" % ((os.cpu_count() or 0,)
+                                                                                         + os.getloadavg()))
     print("file: %.2f GB; window %.0f s = %.1f MB (%.2f%% of the file)" % (
         fsize / (1 << 30), args.window_s, nbytes / 1e6, 100.0 * nbytes / fsize))
     print("1. find window + read its bytes: %.4f s (of which binary search %.5f s)" % (t_ours, t_search))
