@@ -77,6 +77,20 @@ SAMPLES = [
      "WIN-CERT-13806", "cert_missing"),
     ("Remote Access error 691 - Access was denied because the username and/or password was invalid on the domain.",
      "WIN-EAP-691", "eap_failure"),
+    ('"c" #1: sending notification NO_PROPOSAL_CHOSEN to 192.0.2.7:500', "IKE-PROP-001", "proposal_mismatch"),
+    ("Nov 26 23:00:15 09[CFG] loading private key from '/etc/swanctl/private/gw.pem' failed", "IKE-KEY-001",
+     "cert_missing"),
+    ('"c" #1: we require IKEv2 peer to have ID \'@gw\', but peer declares \'@other\'', "IKE-ID-002",
+     "cert_identity_mismatch"),
+    (P + "unable to resolve vpn.example.invalid, initiate aborted", "IKE-NET-005", "peer_unreachable"),
+    ('"c" #1: max number of retransmissions (2) reached STATE_MAIN_I1.  No response (or no acceptable response) '
+     'to our first IKE message', "IKE-NET-005", "peer_unreachable"),
+    (P + "received INVALID_ID_INFORMATION error notify", "IKE-ID-004", "no_matching_connection"),
+    ("Can't connect to Office VPN. IKE authentication credentials are unacceptable.", "WIN-AUTH-13801",
+     "cert_chain_incomplete"),
+    ("The network connection between your computer and the VPN server could not be established because the "
+     "remote server is not responding.", "WIN-NET-809", "udp4500_blocked"),
+    ("Policy match error", "WIN-PROP-13868", "proposal_mismatch"),
     (P + "received AUTHENTICATION_FAILED notify error", "IKE-SYM-001", "unknown"),
     (P + "failed to establish CHILD_SA, keeping IKE_SA", "IKE-SYM-003", "unknown"),
 ]

@@ -62,9 +62,23 @@ PARSERS = [
         r'^(?:"?(?:Error|Warning|Information|Fehler|Erreur)"?,)?"?(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ T,]+'
         r'\d{1,2}:\d\d(?::\d\d)?(?: ?[AP]M)?)"?,"?(?P<provider>[^,"]+)"?,"?(?P<eid>\d+)"?,')},
 ]
+# The texts Windows shows (dialog, rasdial, event description) when no code is pasted with them.
+PHRASES = [
+    (re.compile(r'IKE authentication credentials are unacceptable', re.I), 13801),
+    (re.compile(r'IKE security attributes are unacceptable', re.I), 13802),
+    (re.compile(r'IKE failed to find valid machine certificate', re.I), 13806),
+    (re.compile(r'No private key associated with machine certificate', re.I), 13820),
+    (re.compile(r'\bPolicy match error\b', re.I), 13868),
+    (re.compile(r'Negotiation timed out', re.I), 13805),
+    (re.compile(r'Certificate Revocation Check failed', re.I), 13817),
+    (re.compile(r'remote server is not responding', re.I), 809),
+    (re.compile(r'user ?name and/or password (?:was|is) invalid', re.I), 691),
+]
 _P = dict((p['name'], p['getval']) for p in PARSERS)
 _RE_HINT = re.compile(r'RasClient|CoId=|code returned on|Remote Access error|<EventID|Event ID:|'
-                      r'Error(?: code)?:? (?:6\d\d|7\d\d|8\d\d|13[89]\d\d)\b', re.I)
+                      r'Error(?: code)?:? (?:6\d\d|7\d\d|8\d\d|13[89]\d\d)\b|'
+                      r'IKE authentication credentials|IKE security attributes|valid machine certificate|'
+                      r'Policy match error|remote server is not responding', re.I)
 
 
 def looks_like(line):
@@ -181,8 +195,14 @@ class WindowsState(object):
             self.eid = m.group('eid')
         code_m = _P['failure'].search(line) or _P['rasdial'].search(line)
         if code_m is None:
-            return out
-        code = code_m.group('code')
+            for rx, phrase_code in PHRASES:
+                if rx.search(line):
+                    code = str(phrase_code)
+                    break
+            else:
+                return out
+        else:
+            code = code_m.group('code')
         conn_m = _P['connection'].search(line)
         conn = conn_m.group('conn') if conn_m else None
         date = self.date
