@@ -14,6 +14,10 @@ Figures, each measured warm (page cache) and best of --repeat:
 3. the whole log part of the gather (Gatherer.logs: discovery, window, decode, parse) in a fresh
    process, wall time and peak RSS; goals < 1.5 s and < 100 MB. Run with the module's default
    line cap (--max-lines, default 20000) and once more with no cap (every line of the hour).
+4. with --lab (a running lab, inventories/lab/hosts.yml): the default gather over every lab host
+   (`ansible all -m vpnops.ikev2.ike_facts`) against `ansible.builtin.setup` and `ansible.builtin.ping`
+   over the same hosts, interleaved, best of --repeat; goals: <= 1.0x setup and <= 2x ping.
+   (--lab-only skips 1-3.)
 """
 
 from __future__ import annotations
@@ -139,7 +143,12 @@ def main():
     ap.add_argument("--max-lines", type=int, default=20000, help="the module's line cap (its default)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the generated log for the next run")
+    ap.add_argument("--lab", action="store_true", help="also time the default gather over the lab against setup and ping")
+    ap.add_argument("--lab-only", action="store_true", help="only the lab figures")
     args = ap.parse_args()
+    if args.lab_only:
+        bench_lab(args.repeat)
+        return
 
     path = args.path
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -210,6 +219,34 @@ def main():
     else:
         os.unlink(path)
         print("removed %s (use --keep to reuse it)" % path)
+    if args.lab:
+        bench_lab(args.repeat)
+
+
+def bench_lab(repeat):
+    inventory = REPO / "inventories" / "lab" / "hosts.yml"
+    if not inventory.exists():
+        print("4. lab: no inventories/lab/hosts.yml (make lab-up), not measured")
+        return
+    ansible = str(pathlib.Path(sys.executable).parent / "ansible")
+    runs = {"ike_facts": ["-m", "vpnops.ikev2.ike_facts"], "setup": ["-m", "ansible.builtin.setup"],
+            "ping": ["-m", "ansible.builtin.ping"]}
+    times = {k: [] for k in runs}
+    failures = {k: 0 for k in runs}
+    for _ in range(repeat):
+        for name, argv in runs.items():
+            t0 = time.perf_counter()
+            proc = subprocess.run([ansible, "all", "-i", str(inventory), "-o"] + argv, cwd=str(REPO),
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+            times[name].append(time.perf_counter() - t0)
+            failures[name] += proc.stdout.decode(errors="replace").count("FAILED!") + \
+                proc.stdout.decode(errors="replace").count("UNREACHABLE!")
+    hosts = sum(1 for line in inventory.read_text().splitlines() if "ansible_host:" in line)
+    best_t = {k: min(v) for k, v in times.items()}
+    print("4. lab, %d hosts, best of %d: ike_facts %.2f s, setup %.2f s, ping %.2f s (failed/unreachable results: %s)" % (
+        hosts, repeat, best_t["ike_facts"], best_t["setup"], best_t["ping"], failures))
+    print("   ike_facts / setup = %.2f   (goal <= 1.0)" % (best_t["ike_facts"] / best_t["setup"]))
+    print("   ike_facts / ping  = %.2f   (goal <= 2.0)" % (best_t["ike_facts"] / best_t["ping"]))
 
 
 if __name__ == "__main__":
