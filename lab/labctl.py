@@ -448,6 +448,10 @@ def main(argv=None) -> int:
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"lab: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130
