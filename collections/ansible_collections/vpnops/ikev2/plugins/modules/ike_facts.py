@@ -60,6 +60,8 @@ options:
     description:
       - Start of the log window, as a duration back from now (V(1h), V(30m), V(2d), seconds) or an ISO 8601 time
         (V(2026-11-26T22:00:00Z)).
+      - Both forms are read against the host's own clock, the clock its log lines were stamped with; on a host
+        whose clock is off, a duration still selects the host's last hour of log.
     type: str
     default: 1h
   until:
