@@ -368,3 +368,14 @@ def test_fallback_without_hyperscan(monkeypatch):
     assert p.backend == "re"
     hits = p.scan(b"a\nx giving up y\nb MAC mismatched\n")
     assert sorted(hits) == [2, 16]
+
+
+def test_yearless_logs_read_in_the_certificates_years():
+    """A box without RTC booting at "Jan  1" and a certificate from last year: its clock is behind;
+    the same year-less line in December after the certificate ended: expired."""
+    rep = classify_lines({"h": ["Jan  1 00:00:40 13[CFG] <c|1> subject certificate invalid (valid from Nov 10 10:00:00 "
+                                "2024 to Nov 10 10:00:00 2027)"]}, now=NOW)
+    assert rep["findings"][0]["category"] == "clock_skew" and "no year" in rep["findings"][0]["summary"]
+    rep = classify_lines({"h": ["Dec 15 10:00:00 13[CFG] <c|1> subject certificate invalid (valid from Jan 01 00:00:00 "
+                                "2024 to Jan 01 00:00:00 2025)"]}, now=NOW)
+    assert rep["findings"][0]["category"] == "cert_expired"

@@ -81,6 +81,11 @@ CASES = [
     ("CoId={E3B1-42}: The user CORP\\bob dialed a connection named Office VPN which has failed. "
      "The error code returned on failure is 13801.",
      {"daemon": "windows", "source": "windows", "ike_name": "Office VPN"}, "windows"),
+    # OpenWrt logread
+    ("Thu Nov 26 22:54:01 2026 daemon.info charon: 13[IKE] <c|1> received AUTHENTICATION_FAILED notify error",
+     {"ts": "2026-11-26T22:54:01Z", "source": "syslog", "ike_name": "c"}, "syslog"),
+    # year after the time
+    ("Nov 26 22:54:01 2025 gw1 charon: 13[IKE] hello", {"ts": "2025-11-26T22:54:01Z", "host": "gw1"}, "syslog"),
     # ipsec statusall
     ("  home[2]: ESTABLISHED 2 minutes ago, 192.0.2.2[cl.scratch]...192.0.2.1[gw.scratch]",
      {"source": "charon-status", "ike_name": "home", "ike_id": "2", "peer": "192.0.2.1"}, "charon-status"),
@@ -240,3 +245,18 @@ def test_doctests_of_parser_modules():
     for mod in (logs, _common):
         failed, _ = doctest.testmod(mod)
         assert failed == 0
+
+
+def test_quoted_and_indented_paste_keeps_raw():
+    for line in ("> Nov 26 22:54:01 13[IKE] <c|1> hello", "    Nov 26 22:54:01 13[IKE] <c|1> hello",
+                 "> > \"c\" #1: hello"):
+        ev = parse_lines([line], year=2026)[0]
+        assert ev["raw"] == line and ev["msg"] == "hello"
+
+
+def test_bare_messages_when_nothing_else_is_recognised():
+    """``journalctl -o cat`` or text copied from a GUI: no prefix at all."""
+    evs = parse_lines(["received AUTHENTICATION_FAILED notify error", "<home|3> no private key found for 'gw'", "x"])
+    assert [(e["daemon"], e["ike_name"], e["msg"]) for e in evs] == [
+        ("charon", None, "received AUTHENTICATION_FAILED notify error"), ("charon", "home", "no private key found for 'gw'")]
+    assert parse_line("received AUTHENTICATION_FAILED notify error") is None  # a single line says too little

@@ -150,11 +150,45 @@ def _parse_one(line, fmt, stamps, host):
     return None
 
 
+_QUOTE_PREFIX = re.compile(r'^(?:\s*>)+\s?|^[ \t]+')
+
+
 def _auto(line, stamps, host):
     fmt = _classify(line)
     if fmt is None:
-        return None
+        # pasted into a mail or forum: quoted ("> ") or indented lines
+        m = _QUOTE_PREFIX.match(line)
+        if m is None:
+            return None
+        fmt = _classify(line[m.end():])
+        if fmt is None:
+            return None
+        ev = _parse_one(line[m.end():], fmt, stamps, host)
+        if ev is not None:
+            ev['raw'] = line
+        return ev
     return _parse_one(line, fmt, stamps, host)
+
+
+def _bare(line, stamps, host):
+    """A message without any prefix (``journalctl -o cat``, copied from a GUI): charon's unless it
+    has pluto's connection prefix."""
+    text = line.strip()
+    if not text or len(text) < 8:
+        return None
+    if text[:1] == '"' or text.startswith('packet from '):
+        return pluto_log.parse(text, stamps, host)
+    from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import new_event
+    ev = new_event('charon-file', 'charon', text, line)
+    ev['host'] = host
+    if text[:1] == '<':
+        m = re.match(r'<(?:([^|<>]*)\|)?(\d+)> ', text)
+        if m:
+            ev['ike_name'], ev['ike_id'] = m.group(1), m.group(2)
+            text = text[m.end():]
+            ev['msg'] = text
+    charon_log.enrich(ev, text)
+    return ev
 
 
 def _finish(ev, line):
@@ -200,10 +234,12 @@ def _parse_lines(lines, fmt, year, tz, host):
     stamps = StampCache(year, tz)
     if not isinstance(lines, (list, tuple)):
         lines = list(lines)
+    bare = False
     if fmt is None:
         fmt = detect_format(lines[:400])
         if fmt == 'unknown':
             fmt = None
+            bare = True  # nothing recognisable: read lines as bare daemon messages
     out = []
     append = out.append
     secret_dump = False
@@ -230,6 +266,8 @@ def _parse_lines(lines, fmt, year, tz, host):
                 ev = None
             if ev is None:
                 ev = _auto(line, stamps, host)
+                if ev is None and bare:
+                    ev = _bare(line, stamps, host)
                 if ev is None:
                     continue
         except (ValueError, OverflowError, RecursionError):

@@ -186,7 +186,8 @@ def iso(dt):
 _RE_ISO = re.compile(
     r'^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\s*(Z|[+-]\d\d(?::?\d\d)?)?$')
 _RE_BSD = re.compile(
-    r'^(?:(\d{4}) )?([A-Z][a-z]{2})\s+(\d{1,2})(?: (\d{4}))? (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?$')
+    r'^(?:[A-Z][a-z]{2} (?=[A-Z]))?(?:(\d{4}) )?([A-Z][a-z]{2})\s+(\d{1,2})(?: (\d{4}))? (\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?'
+    r'(?: (\d{4}))?$')
 _RE_DMY = re.compile(r'^(\d{1,2})[./](\d{1,2})[./](\d{4}),? (\d{1,2}):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?: ?([AP]M))?$')
 
 
@@ -233,7 +234,7 @@ def parse_ts(text, year=None, tzinfo=None, mdy=False):
         if mo is None:
             return None, None
         d = int(m.group(3))
-        y = m.group(1) or m.group(4)
+        y = m.group(1) or m.group(4) or m.group(9)
         y = int(y) if y else (year or guess_year(mo, d))
         return _mk(y, mo, d, int(m.group(5)), int(m.group(6)), int(m.group(7)), _frac(m.group(8)), tzinfo), mo
     m = _RE_DMY.match(text)
@@ -252,6 +253,9 @@ def parse_ts(text, year=None, tzinfo=None, mdy=False):
     return None, None
 
 
+_HAS_YEAR = re.compile(r'(?:^| )\d{4}(?: |$)')
+
+
 class StampCache(object):
     """Turns stamp text into ISO UTC, remembering the last few (consecutive lines share stamps) and
     rolling the year over when a year-less log crosses from December into January."""
@@ -268,7 +272,7 @@ class StampCache(object):
         if hit is not None:
             return hit
         iso_ts, month = parse_ts(text, self.year, self.tzinfo)
-        if iso_ts is not None and month is not None and not text[:1].isdigit():
+        if iso_ts is not None and month is not None and not text[:1].isdigit() and not _HAS_YEAR.search(text):
             # year-less BSD stamp: fix the year on first sight, roll over Dec -> Jan
             if self.year is None:
                 self.year = guess_year(month)

@@ -23,9 +23,16 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import n
 _PROG = r'(?P<prog>[A-Za-z][\w./-]*)(?:\[(?P<pid>\d+)\])?:\s'
 PARSERS = [
     {
+        # OpenWrt logread: "Thu Nov 26 22:54:01 2026 daemon.info charon: 13[IKE] ..."
+        'name': 'openwrt',
+        'getval': re.compile(
+            r'^(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d \d{4}) (?:[a-z]+\.[a-z]+ )'
+            r'(?P<host>)' + _PROG + r'(?P<rest>.*)$', re.S),
+    },
+    {
         'name': 'rfc3164',
         'getval': re.compile(
-            r'^(?:<\d{1,3}>)?(?P<ts>(?:\d{4} )?[A-Z][a-z]{2} [ \d]?\d(?: \d{4})? \d\d:\d\d:\d\d(?:[.,]\d+)?)'
+            r'^(?:<\d{1,3}>)?(?P<ts>(?:\d{4} )?[A-Z][a-z]{2} [ \d]?\d(?: \d{4})? \d\d:\d\d:\d\d(?:[.,]\d+)?(?: \d{4}(?= ))?)'
             r'(?: (?P<host>[^\s\[\]:]+))? ' + _PROG + r'(?P<rest>.*)$', re.S),
     },
     {

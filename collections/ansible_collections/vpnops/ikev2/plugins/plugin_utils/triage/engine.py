@@ -541,6 +541,10 @@ def _apply_refine(rule, state, msg, cat, conf, kind, blame, phase):
     return cat, conf, kind, blame, phase, prio
 
 
+_YEARLESS = re.compile(r'^\s*(?:<\d+>)?(?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d')
+_YEAR = re.compile(r'\b(?:19|20)\d\d\b')
+
+
 def _cert_validity(state, hit, now):
     """Decide expired / not yet valid / clock skew from the dates charon printed."""
     g = hit.groups
@@ -550,6 +554,17 @@ def _cert_validity(state, hit, now):
     off = state.offset
     if nb is None or na is None:
         return 'cert_expired', 0.6, 'peer', 'validity dates not readable'
+    if ts is not None and _YEARLESS.match(hit.event.get('raw') or '') and not _YEAR.search((hit.event.get('raw') or '')[:32]):
+        # the log line had no year (it was guessed): read it in the certificate's own years
+        for year, test in ((nb.year, lambda t: t < nb), (na.year, lambda t: t > na)):
+            try:
+                cand = ts.replace(year=year)
+            except ValueError:
+                continue
+            if test(cand):
+                ts = cand
+                hit.groups['_effective_ts'] = cand.strftime('%Y-%m-%dT%H:%M:%SZ') + ' (the log has no year)'
+                break
     if off is not None and abs(off) > 300:
         return 'clock_skew', 0.95, 'self', '%s clock is %s off' % (state.name, _human_seconds(off))
     if ts is not None:
@@ -587,6 +602,8 @@ def _log_findings(state, ruleset, now):
         if rule.get('special') == 'cert_validity':
             cat, conf, blame, why = _cert_validity(state, hits[0], now)
             values['validity_verdict'] = why
+            if hits[0].groups.get('_effective_ts'):
+                values['ts'] = hits[0].groups['_effective_ts']
         f = _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values)
         if prio != rule['priority'] and f.category != 'clock_skew':
             f.priority = prio
