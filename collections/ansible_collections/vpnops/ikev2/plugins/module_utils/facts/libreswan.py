@@ -55,6 +55,47 @@ _TRAFFIC = re.compile(r'^#(?P<serial>\d+): "(?P<name>[^"]+)"(?:\[\d+\])? \S+ (?P
 _SUMMARY = re.compile(r'^IKE SAs: total\((\d+)\), half-open\((\d+)\), open\((\d+)\), authenticated\((\d+)\), anonymous\((\d+)\)')
 
 
+def _algs(text):
+    return [x.strip() for x in text.split(',') if x.strip()]
+
+
+def _set_auth(c, m):
+    c['local'][0]['auth'], c['remote'][0]['auth'] = m.group(1), m.group(2)
+
+
+def _set_esp(c, m):
+    for ch in c['children'] or [{}]:
+        ch['esp_proposals'] = _algs(m.group(1))
+
+
+def _set_life(c, m):
+    c['rekey_time'], c['ipsec_life'] = int(m.group(1)), int(m.group(2))
+
+
+def _set_policy(c, m):
+    c['policy'] = m.group(1).strip().rstrip(';')
+    c['version'] = 'IKEv2' if 'IKEv2' in c['policy'] else 'IKEv1'
+    c['fragmentation'] = 'yes' if 'IKE_FRAG_ALLOW' in c['policy'] else 'no'
+
+
+# One row per connection attribute pluto prints under ``"name":   ...`` (whack --status); a new
+# attribute is a new row.
+CONN_ATTRS = [
+    {'name': 'auth', 'getval': re.compile(r'^our auth:(\w+), their auth:(\w+)'), 'result': _set_auth},
+    {'name': 'ike_proposals', 'getval': re.compile(r'^IKE algorithms: (.*)$'),
+     'result': lambda c, m: c.__setitem__('ike_proposals', _algs(m.group(1)))},
+    {'name': 'esp_proposals', 'getval': re.compile(r'^ESP algorithms: (.*)$'), 'result': _set_esp},
+    {'name': 'dpd_delay', 'getval': re.compile(r'dpddelay:(\d+)s'),
+     'result': lambda c, m: c.__setitem__('dpd_delay', int(m.group(1)))},
+    {'name': 'lifetimes', 'getval': re.compile(r'ike_life: (\d+)s; ipsec_life: (\d+)s'), 'result': _set_life},
+    {'name': 'policy', 'getval': re.compile(r'^policy: (.*)$'), 'result': _set_policy},
+    {'name': 'encap', 'getval': re.compile(r'nat-traversal: encaps:(\w+)'),
+     'result': lambda c, m: c.__setitem__('encap', m.group(1) == 'yes')},
+    {'name': 'ids', 'getval': re.compile(r'our id=(\S+); their idtype: \S+; their id=(.*)$'),
+     'result': lambda c, m: c.__setitem__('ids', {'local': m.group(1), 'remote': m.group(2)})},
+]
+
+
 def _strip(line):
     return line[4:] if line.startswith('000 ') else line
 
@@ -109,28 +150,10 @@ def parse_whack_status(text):
         if m and m.group('name') in conns and not m.group('inst'):
             c = conns[m.group('name')]
             body = m.group('body')
-            am = re.match(r'^our auth:(\w+), their auth:(\w+)', body)
-            if am:
-                c['local'][0]['auth'], c['remote'][0]['auth'] = am.group(1), am.group(2)
-            if body.startswith('IKE algorithms:'):
-                c['ike_proposals'] = [x.strip() for x in body.split(':', 1)[1].split(',') if x.strip()]
-            if body.startswith('ESP algorithms:'):
-                for ch in c['children'] or [{}]:
-                    ch['esp_proposals'] = [x.strip() for x in body.split(':', 1)[1].split(',') if x.strip()]
-            dm = re.search(r'dpddelay:(\d+)s', body)
-            if dm:
-                c['dpd_delay'] = int(dm.group(1))
-            lm = re.search(r'ike_life: (\d+)s; ipsec_life: (\d+)s', body)
-            if lm:
-                c['rekey_time'] = int(lm.group(1))
-                c['ipsec_life'] = int(lm.group(2))
-            if body.startswith('policy:'):
-                c['policy'] = body.split(':', 1)[1].strip().rstrip(';')
-                c['version'] = 'IKEv2' if 'IKEv2' in c['policy'] else 'IKEv1'
-                c['fragmentation'] = 'yes' if 'IKE_FRAG_ALLOW' in c['policy'] else 'no'
-            nm = re.search(r'nat-traversal: encaps:(\w+)', body)
-            if nm:
-                c['encap'] = nm.group(1) == 'yes'
+            for row in CONN_ATTRS:
+                am = row['getval'].search(body)
+                if am:
+                    row['result'](c, am)
             continue
         m = _STATE.match(line)
         if m:
