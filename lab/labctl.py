@@ -235,6 +235,10 @@ class Lab:
         t2 = time.monotonic()
         runtime.save_state(self.state)
         self.settle(scen)
+        for step in (scen or {}).get("after", []):
+            self.sh(step["host"], step["run"], check=False)
+        if scen and scen.get("linger"):
+            time.sleep(scen["linger"])
         if os.environ.get("LAB_TIMING"):
             _say(f"apply: files {t1 - t0:.1f} s, daemons {t2 - t1:.1f} s, settle {time.monotonic() - t2:.1f} s")
 

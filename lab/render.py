@@ -43,6 +43,7 @@ def host_settings(topo: Topology, psk_secrets: dict[str, str]) -> dict[str, dict
             gw = topo.hosts[host.gateway]
             s.update(ike_proposals=IKE_PROPOSALS, esp_proposals=ESP_PROPOSALS,
                      remote_ts=gw.protected_net, ca_files=["root", "intermediate"],
+                     ike_rekey="4h", child_rekey="1h", dpd_delay="30s",
                      cert_variant="good", has_cert=host.auth == "cert",
                      psk=psk_secrets.get(host.name))
             if gw.daemon == "libreswan":
@@ -171,9 +172,9 @@ def _swanctl_client(topo: Topology, host: Host, s: dict) -> str:
     text = ("connections {\n"
             f"\t{gw.name} {{\n\t\tversion = 2\n\t\tremote_addrs = {gw.fqdn}\n\t\tvips = 0.0.0.0\n"
             f"\t\tproposals = {s['ike_proposals']}\n\t\tencap = yes\n\t\tfragmentation = yes\n"
-            "\t\tdpd_delay = 30s\n\t\trekey_time = 4h\n" + local + remote +
+            f"\t\tdpd_delay = {s['dpd_delay']}\n\t\trekey_time = {s['ike_rekey']}\n" + local + remote +
             f"\t\tchildren {{\n\t\t\t{gw.name}-net {{\n\t\t\t\tremote_ts = {s['remote_ts']}\n"
-            f"\t\t\t\tesp_proposals = {s['esp_proposals']}\n\t\t\t\trekey_time = 1h\n"
+            f"\t\t\t\tesp_proposals = {s['esp_proposals']}\n\t\t\t\trekey_time = {s['child_rekey']}\n"
             "\t\t\t\tstart_action = start\n\t\t\t\tdpd_action = restart\n\t\t\t}\n\t\t}\n\t}\n}\n")
     if host.auth == "psk":
         text += (f"\nsecrets {{\n\tike-{gw.name} {{\n\t\tid-1 = {host.fqdn}\n\t\tid-2 = {gw.fqdn}\n"

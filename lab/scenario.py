@@ -9,6 +9,8 @@
     tunnels_either: []             # clients whose tunnel may come up or not (a race the fault sets up)
     signatures:                    # lines the real daemons log for this fault
       - {host: cl1, log: "subject certificate invalid"}
+    after: [{host: cl3, run: "swanctl --terminate --ike gw2"}]   # commands once tunnels settled
+    linger: 20                     # seconds to let the fleet run on (rekeys, DPD) afterwards
 
 Each fault is a change to the healthy host settings of lab/render.py; FAULTS says which fields a
 fault takes and what it changes.
@@ -71,6 +73,15 @@ def _no_cert(s, f):
     s["has_cert"] = False
 
 
+def _rekey(s, f):
+    s["ike_rekey"] = f"{f['ike']}s"
+    s["child_rekey"] = f"{f['child']}s"
+
+
+def _dpd(s, f):
+    s["dpd_delay"] = f"{f['value']}s"
+
+
 # fault -> (required fields with their types or allowed values, roles it applies to, change)
 FAULTS = {
     "clock_offset": ({"seconds": int}, ("gateway", "client"), _set_clock),
@@ -88,6 +99,8 @@ FAULTS = {
     "local_addrs": ({"value": str}, ("gateway",), _set_key("local_addrs")),
     "charon_limit": ({"setting": ("ikesa_limit", "init_limit_half_open", "init_limit_job_load"), "value": int},
                      ("gateway",), _charon_limit),
+    "rekey": ({"ike": int, "child": int}, ("client",), _rekey),
+    "dpd": ({"value": int}, ("client",), _dpd),
     "stop_daemon": ({}, ("gateway", "client"), _stop),
     "link_down": ({}, ("gateway", "client"), _link_down),
 }
@@ -121,7 +134,8 @@ def validate(data, path: str, topo: Topology) -> dict:
 
     if not isinstance(data, dict):
         raise fail("top level", "expected a mapping with description, faults, expected")
-    allowed = ("description", "faults", "expected", "tunnels_down", "tunnels_either", "signatures", "settle")
+    allowed = ("description", "faults", "expected", "tunnels_down", "tunnels_either", "signatures", "settle",
+               "after", "linger")
     for key in data:
         if key not in allowed:
             raise fail(key, f"unknown field; allowed: {', '.join(allowed)}")
@@ -174,6 +188,17 @@ def validate(data, path: str, topo: Topology) -> dict:
             re.compile(sig["log"])
         except re.error as exc:
             raise fail(f"signatures[{i}].log", f"not a valid regex: {exc}") from None
+    after = data.get("after") or []
+    if not isinstance(after, list):
+        raise fail("after", "expected a list of {host, run}")
+    for i, step in enumerate(after):
+        if not isinstance(step, dict) or set(step) != {"host", "run"} or not isinstance(step["run"], str):
+            raise fail(f"after[{i}]", "expected a mapping with exactly host and run (a shell command)")
+        check_host(f"after[{i}].host", step["host"])
+    linger = data.get("linger", 0)
+    if not isinstance(linger, (int, float)) or isinstance(linger, bool) or not 0 <= linger <= 120:
+        raise fail("linger", f"got {linger!r}; expected seconds between 0 and 120")
+    data["after"], data["linger"] = after, linger
     data.setdefault("description", "")
     data["faults"] = faults
     data.setdefault("tunnels_down", [])
