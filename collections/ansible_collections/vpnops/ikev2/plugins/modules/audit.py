@@ -13,14 +13,14 @@ short_description: Append a remediation record to the controller's audit log
 version_added: 0.1.0
 description:
   - Appends one JSON object, on one line, to the audit log on the controller for the current host
-    (C(inventory_hostname)): C(time) (UTC, ISO 8601 with C(Z)), C(operator), C(host), C(finding),
+    (C(inventory_hostname)) with the keys C(time) (UTC, ISO 8601 with C(Z)), C(operator), C(host), C(finding),
     C(role), C(diff), C(backup), C(verification), C(check_mode), C(changed) and C(schema) (1).
   - The operator is the variable C(ikev2_operator) when set, else the controller's login user
-    (C(root (sudo: alice)) under sudo).
+    (with the C(SUDO_USER) in parentheses under sudo).
   - Values that look secret are replaced by C(<redacted>) before anything is written, at any depth
-    in O(finding), O(diff), O(backup) and O(verification) - mapping keys such as C(secret),
-    C(password), C(psk), C(pin), C(token), C(private_key); C(secret = ...) style settings, also
-    inside unified diffs; C(: PSK "...") lines of C(ipsec.secrets); PEM private key blocks;
+    in O(finding), O(diff), O(backup) and O(verification). That is the values of mapping keys such as C(secret),
+    C(password), C(psk), C(pin), C(token), C(private_key), C(secret = ...) style settings (also
+    inside unified diffs), the secrets of C(ipsec.secrets) lines, PEM private key blocks, and
     credentials in URIs.
   - Writers are serialised with an exclusive lock on the log file, so forks and concurrent
     playbooks never interleave lines. The file is created with mode 0600.
@@ -48,7 +48,7 @@ options:
     type: raw
   verification:
     description:
-      - The result of the verification after the change, for example C({passed: true, checks: [...]}).
+      - The result of the verification after the change, for example C(passed=true) and the checks made.
     type: dict
   changed:
     description:
