@@ -875,6 +875,11 @@ def _rank(findings, states):
     return alive
 
 
+def _remediation(f):
+    rem = (f.rule.get('remediation_by_category') or {}).get(f.category) or f.rule['remediation']
+    return {'role': rem.get('role') or None, 'auto_remediable': bool(rem.get('auto_remediable'))}
+
+
 def _summary(f):
     tmpl = f.values.get('explain_override') or f.rule['explanation']
     text = render(tmpl, f.values)
@@ -945,8 +950,7 @@ def _classify(hosts, ruleset, prefilter, now):
             'phase': f.phase,
             'summary': _summary(f),
             'evidence': f.evidence[:MAX_EVIDENCE + 4],
-            'remediation': {'role': f.rule['remediation'].get('role') or None,
-                            'auto_remediable': bool(f.rule['remediation'].get('auto_remediable'))},
+            'remediation': _remediation(f),
         })
     host_report = {}
     for name, hi in hosts.items():
