@@ -50,12 +50,17 @@ class LabHandle:
 LOCK_FILE = os.path.join(runtime.REPO, "lab", ".cache", "lab.lock")
 
 
-@pytest.fixture(scope="session")
-def lab():
-    # One test session drives the lab at a time: scenarios are lab-wide.
+@pytest.fixture(scope="session", autouse=True)
+def lab_lock():
+    """One test session drives the lab at a time: scenarios are lab-wide."""
     os.makedirs(os.path.dirname(LOCK_FILE), exist_ok=True)
-    lock = open(LOCK_FILE, "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(scope="session")
+def lab(lab_lock):
     started_here = False
     if not runtime.load_state():
         proc = subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "up"], cwd=runtime.REPO,
@@ -66,7 +71,6 @@ def lab():
     yield handle
     if started_here:
         subprocess.run([labctl.sys.executable, "-m", "lab.labctl", "down"], cwd=runtime.REPO, check=False)
-    lock.close()
 
 
 @pytest.fixture
