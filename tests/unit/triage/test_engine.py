@@ -379,3 +379,18 @@ def test_yearless_logs_read_in_the_certificates_years():
     rep = classify_lines({"h": ["Dec 15 10:00:00 13[CFG] <c|1> subject certificate invalid (valid from Jan 01 00:00:00 "
                                 "2024 to Jan 01 00:00:00 2025)"]}, now=NOW)
     assert rep["findings"][0]["category"] == "cert_expired"
+
+
+def test_explanation_quotes_the_failing_sas_own_proposals():
+    lines = [
+        "Nov 26 23:00:01 10[CFG] <5> received proposals: IKE:3DES_CBC/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024",
+        "Nov 26 23:00:01 10[CFG] <5> configured proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+        "Nov 26 23:00:02 11[CFG] <6> received proposals: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384",
+        "Nov 26 23:00:02 11[CFG] <6> configured proposals: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384",
+        "Nov 26 23:00:02 11[CFG] <6> selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384",
+        "Nov 26 23:00:01 10[IKE] <5> received proposals unacceptable",
+    ]
+    f = classify_lines({"gw": lines}, now=NOW)["findings"][0]
+    assert f["category"] == "proposal_mismatch"
+    assert "3DES_CBC" in f["summary"] and "AES_GCM_16_256" not in f["summary"]
+    assert any("3DES_CBC" in e["line"] for e in f["evidence"])

@@ -490,6 +490,23 @@ class _Finding(object):
         self.summary = ''
 
 
+def _ctx_near(state, cid, hit):
+    """The context hits that belong with ``hit``: same IKE SA, at or before it when possible."""
+    chits = state.ctx.get(cid) or []
+    if hit is None or not chits:
+        return chits[-2:]
+    ev = hit.event
+    sa = (ev.get('ike_name'), ev.get('ike_id')) if ev.get('ike_id') is not None else None
+    if sa is not None:
+        same = [c for c in chits if c.event.get('ike_id') == sa[1]
+                and (c.event.get('ike_name') in (sa[0], None) or sa[0] is None)]
+        before = [c for c in same if c.idx <= hit.idx]
+        if before or same:
+            return (before or same)[-2:]
+    before = [c for c in chits if c.idx <= hit.idx]
+    return (before or chits)[-2:]
+
+
 def _evidence_from_hits(state, hits, rule):
     ev = []
     seen = set()
@@ -501,7 +518,7 @@ def _evidence_from_hits(state, hits, rule):
         ev.append({'host': state.name, 'source': h.event.get('source') or 'log', 'line': raw[:2000]})
     spec = rule.get('evidence') or {}
     for cid in spec.get('context', ()):
-        for h in state.ctx.get(cid, ())[-2:]:
+        for h in _ctx_near(state, cid, hits[0] if hits else None):
             raw = h.event.get('raw') or ''
             if raw in seen:
                 continue
@@ -517,11 +534,18 @@ def _base_values(state, hits):
         values['msg'] = first.event.get('msg') or ''
         values['ts'] = first.event.get('ts') or 'an unknown time'
         values.update(first.groups)
-    for cid, chits in state.ctx.items():
-        v = state.ctx_value(cid)
+    for cid in state.ctx:
+        near = _ctx_near(state, cid, first)
+        v = None
+        for h in reversed(near):
+            v = h.groups.get('value')
+            if v:
+                break
+        if not v:
+            v = state.ctx_value(cid)
         if v is not None:
             values['ctx_' + cid] = v
-        for k, gv in chits[-1].groups.items():
+        for k, gv in near[-1].groups.items():
             if k != 'value':
                 values['ctx_%s_%s' % (cid, k)] = ' (%s)' % gv if k == 'peer_id' else gv
     return values
