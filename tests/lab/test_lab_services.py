@@ -1,0 +1,26 @@
+"""Lab hosts are driven like real servers: Ansible's service module restarts their daemons
+through the hosts' init scripts."""
+
+from __future__ import annotations
+
+import subprocess
+
+from lab import runtime
+
+
+def _ansible(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([f"{runtime.REPO}/.venv/bin/ansible", *args], cwd=runtime.REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_service_module_restarts_charon_on_a_lab_host(healthy_after):
+    lab = healthy_after
+    before = lab.sh("gw1", "cat /run/charon.pid").strip()
+    proc = _ansible("gw1", "-m", "ansible.builtin.service", "-a", "name=strongswan state=restarted")
+    assert proc.returncode == 0 and "CHANGED" in proc.stdout, proc.stdout + proc.stderr
+    after = lab.sh("gw1", "cat /run/charon.pid").strip()
+    assert after != before
+    assert "rw-cert" in lab.sh("gw1", "swanctl --list-conns"), "connections not loaded after restart"
+    proc = _ansible("gw1", "-m", "ansible.builtin.service", "-a", "name=strongswan state=reloaded")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lab.sh("gw1", "cat /run/charon.pid").strip() == after, "reload restarted the daemon"
