@@ -142,3 +142,26 @@ def test_installed_entry_point_runs_as_a_process(logs):
     p = subprocess.run([sys.executable, "-c", code, "classify"], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120)
     assert p.returncode == 2 and p.stderr.count(b"\n") == 1
+
+
+def test_gzip_rotated_log_and_truncated_gzip(tmp_path, run_cli):
+    import gzip
+    p = tmp_path / "gw1.log.1.gz"
+    with gzip.open(str(p), "wb") as f:
+        f.write((HEALTHY * 50 + FAIL).encode())
+    res = run_cli("classify", "--log", str(p), "--format", "json")
+    assert res.rc == 1 and res.json()["findings"][0]["hosts"][0] == "gw1"
+    data = p.read_bytes()
+    t = tmp_path / "cut.gz"
+    t.write_bytes(data[:len(data) // 2])
+    res = run_cli("classify", "--log", str(t))
+    assert res.rc in (0, 1) and res.err == ""
+
+
+def test_journalctl_json_pretty(tmp_path, run_cli):
+    obj = {"__REALTIME_TIMESTAMP": "1795733641000000", "_HOSTNAME": "gw5", "SYSLOG_IDENTIFIER": "charon",
+           "MESSAGE": "13[IKE] <rw|3> tried 1 shared key for 'gw' - 'cl', but MAC mismatched"}
+    p = tmp_path / "journal.json"
+    p.write_text(json.dumps(obj, indent=8) + "\n" + json.dumps(dict(obj, MESSAGE="13[IKE] hello"), indent=8) + "\n")
+    rep = run_cli("classify", "--log", str(p), "--format", "json").json()
+    assert rep["findings"][0]["category"] == "psk_mismatch" and rep["findings"][0]["hosts"][0] == "gw5"

@@ -229,11 +229,37 @@ def parse_lines(lines, fmt=None, year=None, tz=None, host=None):
             gc.enable()
 
 
+def _join_pretty_json(lines):
+    """``journalctl -o json-pretty``: objects spread over lines, ``{`` and ``}`` alone on theirs."""
+    head = [x for x in lines[:50] if (x if isinstance(x, str) else str(x)).strip()]
+    if not head or _text(head[0]).strip() != '{':
+        return lines
+    out = []
+    buf = None
+    for line in lines:
+        t = _text(line)
+        st = t.strip()
+        if buf is None:
+            if st == '{':
+                buf = ['{']
+            else:
+                out.append(t)
+        else:
+            buf.append(st)
+            if st == '}' and not t.startswith((' ', '\t')):
+                out.append(' '.join(buf))
+                buf = None
+    if buf:
+        out.append(' '.join(buf))
+    return out
+
+
 def _parse_lines(lines, fmt, year, tz, host):
     fmt = _norm_fmt(fmt)
     stamps = StampCache(year, tz)
     if not isinstance(lines, (list, tuple)):
         lines = list(lines)
+    lines = _join_pretty_json(lines)
     bare = False
     if fmt is None:
         fmt = detect_format(lines[:400])

@@ -222,23 +222,82 @@ def host_entries(name, facts, directory):
     return out
 
 
-def tunnels(facts_by_host, max_entries=80):
+def _match_key(e):
+    return (e['exchange'], e['kind'], e.get('mid'))
+
+
+def causal_merge(a, b, tolerance=3.0):
+    """Merge two ends' entries (each in its log order) into one sequence, by corrected time, but
+    never showing a message received before the other end sent it.
+
+    Logs stamp whole seconds and offsets are measured to a fraction of a second, so corrected
+    times of two ends can invert a request and its receipt. When the earlier head is a received
+    message whose matching sent message (same exchange, kind and message id, within
+    ``tolerance`` seconds) is still pending on the other side, the other side is emitted up to it.
+
+    >>> s = lambda h, w, ex, k, t: {'host': h, 'way': w, 'exchange': ex, 'kind': k, 'mid': 0, 'ts': t}
+    >>> a = [s('cl', 'sent', 'IKE_SA_INIT', 'request', '2026-01-01T00:00:01.9Z'),
+    ...      s('cl', 'received', 'IKE_SA_INIT', 'response', '2026-01-01T00:00:01.9Z')]
+    >>> b = [s('gw', 'received', 'IKE_SA_INIT', 'request', '2026-01-01T00:00:01.5Z'),
+    ...      s('gw', 'sent', 'IKE_SA_INIT', 'response', '2026-01-01T00:00:01.5Z')]
+    >>> [(e['host'], e['way']) for e in causal_merge(a, b)]
+    [('cl', 'sent'), ('gw', 'received'), ('gw', 'sent'), ('cl', 'received')]
+    """
+    far = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
+
+    def t(e):
+        return parse_ts(e.get('ts')) or far
+
+    lists = [list(a), list(b)]
+    heads = [0, 0]
+    out = []
+    while heads[0] < len(lists[0]) or heads[1] < len(lists[1]):
+        if heads[0] >= len(lists[0]) or heads[1] >= len(lists[1]):
+            side = 0 if heads[0] < len(lists[0]) else 1
+            out.extend(lists[side][heads[side]:])
+            heads[side] = len(lists[side])
+            continue
+        ea, eb = lists[0][heads[0]], lists[1][heads[1]]
+        side = 0 if t(ea) <= t(eb) else 1
+        first = lists[side][heads[side]]
+        other = 1 - side
+        if first.get('way') == 'received':
+            key = _match_key(first)
+            for k in range(heads[other], len(lists[other])):
+                cand = lists[other][k]
+                if t(cand) != far and t(first) != far and (t(cand) - t(first)).total_seconds() > tolerance:
+                    break
+                if cand.get('way') == 'sent' and _match_key(cand) == key:
+                    out.extend(lists[other][heads[other]:k + 1])
+                    heads[other] = k + 1
+                    break
+            else:
+                k = None
+            if heads[other] > 0 and lists[other][heads[other] - 1] is out[-1] if out else False:
+                continue
+        out.append(first)
+        heads[side] += 1
+    return out
+
+
+def tunnels(facts_by_host, max_entries=80, tolerance=3.0):
     """Timelines keyed by tunnel, sorted by label.
 
-    Returns a list of dicts: ``label``, ``ends`` (two names or addresses), ``entries`` (sorted by
-    corrected time, the last ``max_entries``), ``total`` (entries before the cut).
+    Returns a list of dicts: ``label``, ``ends`` (two names or addresses), ``entries`` (in
+    corrected time, causally merged, the last ``max_entries``), ``total`` (entries before the cut).
     """
     directory = _Directory(facts_by_host)
     by_pair = {}
     for name in sorted(facts_by_host):
         for e in host_entries(name, facts_by_host[name], directory):
             ends = tuple(sorted((name, e['peer'])))
-            by_pair.setdefault(ends, []).append(e)
+            by_pair.setdefault(ends, {}).setdefault(name, []).append(e)
     out = []
-    far = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
     for ends in sorted(by_pair):
-        entries = by_pair[ends]
-        entries.sort(key=lambda e: (parse_ts(e['ts']) or far, e['host'], e['seq']))
+        sides = by_pair[ends]
+        a = sides.get(ends[0], [])
+        b = sides.get(ends[1], [])
+        entries = causal_merge(a, b, tolerance)
         total = len(entries)
         if max_entries and total > max_entries:
             entries = entries[-max_entries:]

@@ -14,6 +14,7 @@ import gc
 import io
 import json
 import os
+import re
 import sys
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils import logs as logparse
@@ -32,16 +33,41 @@ def _open(path):
     if path == '-':
         return getattr(sys.stdin, 'buffer', sys.stdin), False
     try:
-        return open(path, 'rb'), True
+        f = open(path, 'rb')
     except (OSError, IOError) as e:
         raise InputError('cannot read log %s: %s' % (path, e.strerror or e))
+    try:
+        magic = f.read(2)
+        f.seek(0)
+    except (OSError, IOError) as e:
+        f.close()
+        raise InputError('cannot read log %s: %s' % (path, e.strerror or e))
+    if magic == b'\x1f\x8b':  # rotated logs: charon.log.1.gz
+        import gzip
+        return gzip.GzipFile(fileobj=f, mode='rb'), True
+    return f, True
+
+
+def _read(f, n, path):
+    """Read, treating a truncated compressed file as ending where it breaks."""
+    try:
+        return f.read(n)
+    except EOFError:
+        return b''
+    except (OSError, IOError, ValueError) as e:
+        if f.__class__.__name__ == 'GzipFile':
+            return b''
+        raise InputError('cannot read log %s: %s' % (path, getattr(e, 'strerror', None) or e))
 
 
 def host_from_path(path):
     if path == '-':
         return 'stdin'
     base = os.path.basename(path)
-    for ext in ('.gz', '.txt', '.log', '.json', '.jsonl', '.csv', '.xml', '.evtx'):
+    if base.lower().endswith('.gz') and len(base) > 3:
+        base = base[:-3]
+    base = re.sub(r'(?<=.)\.\d+$', '', base)  # rotated: charon.log.1
+    for ext in ('.txt', '.log', '.json', '.jsonl', '.csv', '.xml', '.evtx'):
         if base.lower().endswith(ext) and len(base) > len(ext):
             base = base[:-len(ext)]
     for suffix in ('-charon', '_charon', '-pluto', '_pluto', '-syslog', '-journal', '.charon'):
@@ -96,7 +122,7 @@ def _read_log(path, prefilter, host, year, tz, full):
     src = LogInput(path, host)
     try:
         try:
-            head = f.read(SAMPLE)
+            head = _read(f, SAMPLE, path)
         except (OSError, IOError) as e:
             raise InputError('cannot read log %s: %s' % (path, getattr(e, 'strerror', None) or e))
         if head is None:
@@ -107,7 +133,7 @@ def _read_log(path, prefilter, host, year, tz, full):
         fmt = logparse.detect_format(sample_lines)
         src.fmt = fmt
         size = None
-        if close:
+        if close and not hasattr(f, 'decompress') and f.__class__.__name__ != 'GzipFile':
             try:
                 size = os.fstat(f.fileno()).st_size
             except (OSError, AttributeError):
@@ -116,7 +142,7 @@ def _read_log(path, prefilter, host, year, tz, full):
         if full is None:
             full = small or fmt in ('windows', 'unknown', 'charon-status')
         if full:
-            rest = f.read()
+            rest = _read(f, -1, path)
             if isinstance(rest, str):
                 rest = rest.encode('utf-8', 'replace')
             data = head + (rest or b'')
@@ -134,7 +160,7 @@ def _read_log(path, prefilter, host, year, tz, full):
         src.sigs = []
         nread = len(head)
         while True:
-            chunk = f.read(CHUNK)
+            chunk = _read(f, CHUNK, path)
             if isinstance(chunk, str):
                 chunk = chunk.encode('utf-8', 'replace')
             if chunk:
