@@ -4,15 +4,12 @@ and through ``ikev2-triage classify``."""
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import pytest
 
 from conftest import CATEGORY_MAP, FIXTURES, classify_case, peer_cases
 
-from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import parse_lines
-from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage import engine
 
 CASES = peer_cases()
 REVEALING = [c for c in CASES if CATEGORY_MAP[c["category"]] and c["log_reveals_cause"]]
@@ -51,11 +48,26 @@ def test_peer_suites_hit_rate(capsys):
     assert sorted(set(c["id"] for c in REVEALING) - set(hits)) == sorted(KNOWN_MISSES)
 
 
+def _cli_case(case, tmp_path, run_cli):
+    args = []
+    for key in ("log", "log_gateway", "log_client"):
+        if key in case:
+            p = tmp_path / ("%s.log" % key)
+            p.write_text(case[key] + "\n")
+            args += ["--log", "%s=%s" % (case["hosts"][key], p)]
+    res = run_cli("classify", *args, "--format", "json", "--year", "2026")
+    assert res.rc in (0, 1) and res.err == ""
+    return res
+
+
 @pytest.mark.parametrize("case", REVEALING, ids=[c["id"] for c in REVEALING])
-def test_peer_suites_case(case):
+def test_peer_suites_case(case, tmp_path, run_cli):
+    """Each case through ``ikev2-triage classify``, one --log HOST=FILE per end."""
     if case["id"] in KNOWN_MISSES:
         pytest.xfail("known miss: read as %s" % KNOWN_MISSES[case["id"]])
-    rep = classify_case(case)
+    res = _cli_case(case, tmp_path, run_cli)
+    rep = res.json()
+    assert res.rc == 1
     assert _ok(case, rep), rep["findings"][:2]
     top = rep["findings"][0]
     # the finding names a host of the case or the peer's address, and carries its evidence
@@ -104,21 +116,25 @@ NEEDS_FACTS = {"esp_blocked"}
 LAB_KERNEL_FINDING = ("resource_limit", "IKE-RES-004", ["gw3"])
 
 
-def _lab_report(d):
+def _lab_report(d, run_cli):
+    """The scenario's captured logs through ``ikev2-triage classify`` (one --log HOST=FILE each)."""
     meta = json.loads((d / "meta.json").read_text())
-    hosts = {}
+    args = []
     for f in sorted(d.glob("*.log")):
-        hosts[f.stem] = engine.HostInput(f.stem, parse_lines(f.read_text(errors="replace").splitlines()))
-    now = datetime.datetime.strptime(meta["captured"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    return meta, engine.classify(hosts, now=now)
+        args += ["--log", "%s=%s" % (f.stem, f)]
+    res = run_cli("classify", *args, "--format", "json", "--year", meta["captured"][:4])
+    assert res.rc in (0, 1) and res.err == ""
+    rep = res.json()
+    assert (res.rc == 1) == bool(rep["findings"])
+    return meta, rep
 
 
 @pytest.mark.skipif(not SCENARIOS, reason="no lab captures yet (tests/fixtures/lab)")
 @pytest.mark.parametrize("d", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_lab_scenario(d):
+def test_lab_scenario(d, run_cli):
     if d.name in NEEDS_FACTS:
         pytest.skip("fault visible only in host facts (firewall verdicts), not in logs")
-    meta, rep = _lab_report(d)
+    meta, rep = _lab_report(d, run_cli)
     expected = meta.get("expected") or []
     findings = rep["findings"]
     if not expected:
