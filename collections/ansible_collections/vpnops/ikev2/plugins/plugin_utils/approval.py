@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vpnops maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which findings of a diagnosis may be fixed automatically: report loading, approval policy, plan.
+
+Importable without Ansible; the action plugin vpnops.ikev2.remediation_plan is a thin wrapper and
+playbooks/remediate.yml drives it. Every input problem raises :class:`ApprovalError` with a message
+that names the file, the host, the category or the finding id, and what to do, so the playbook can
+stop before any host is touched.
+
+A finding is applied when all of these hold:
+
+* its category is in the approval policy of the host it is attributed to (the inventory variable
+  ``ikev2_auto_remediate``), or its id is approved on the command line (``ikev2_approve``);
+* the rule marks it ``auto_remediable``;
+* it names a fix role that the collection has, and a host of the inventory.
+
+Everything else is planned: listed with the change the role would make and the reason it is not
+applied.
+
+Finding ids: the finding's own ``id`` when the report carries one, else ``RULE@HOST`` (the rule id
+and the faulty host, the first of ``hosts``), with ``#2``, ``#3`` appended to repeats in rank order.
+
+>>> report = {'schema': 1, 'hosts': {}, 'findings': [
+...     {'rank': 1, 'category': 'cert_chain_incomplete', 'rule': 'HOST-CHAIN-001', 'hosts': ['gw1'],
+...      'summary': 'gw1 cannot complete the chain', 'remediation': {'role': 'ca_chain', 'auto_remediable': True}}]}
+>>> p = make_plan(validate_report(report), {'gw1': ['cert_chain_incomplete']}, [], roles={'ca_chain'})
+>>> [(i['id'], i['host'], i['role'], i['apply']) for i in p['items']]
+[('HOST-CHAIN-001@gw1', 'gw1', 'vpnops.ikev2.ca_chain', True)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.rules import CATEGORIES
+
+COLLECTION = 'vpnops.ikev2'
+ROLES_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', 'roles'))
+
+# What each fix role does, for the plan (the exact diff comes from the role's own check-mode run).
+CHANGE_TEMPLATES = {
+    'ca_chain': 'install the missing CA certificate ({missing}) into the IKE daemon\'s trust store '
+                '(strongSwan /etc/swanctl/x509ca/, libreswan NSS database) and reload the credentials',
+    'time_sync': 'configure the NTP client with the approved servers and step the clock',
+    'firewall': 'open {allow} inbound with the host\'s firewall provider (reverted unless SSH still works)',
+    'proposals': 'move both ends of the tunnel to the golden proposal set and reload the connections',
+}
+
+
+class ApprovalError(ValueError):
+    """Bad remediation input (report, policy, approvals); the message says what and where."""
+
+
+def installed_roles(roles_dir=ROLES_DIR):
+    """Names of the collection's roles that have tasks."""
+    try:
+        names = os.listdir(roles_dir)
+    except OSError:
+        return set()
+    return set(n for n in names if os.path.isfile(os.path.join(roles_dir, n, 'tasks', 'main.yml')))
+
+
+def load_report(path):
+    """Read and validate ``report.json``; a missing, unreadable or malformed file is an ApprovalError."""
+    if not path:
+        raise ApprovalError('no report given (set ikev2_report_dir=DIR with DIR/report.json, or ikev2_report=FILE)')
+    if os.path.isdir(path):
+        path = os.path.join(path, 'report.json')
+    if not os.path.exists(path):
+        raise ApprovalError('%s: no such report; run playbooks/diagnose.yml first, or leave out '
+                            'ikev2_report/ikev2_report_dir to diagnose afresh' % path)
+    try:
+        with open(path, 'rb') as handle:
+            raw = handle.read()
+    except OSError as e:
+        raise ApprovalError('%s: cannot read the report: %s' % (path, e.strerror or e))
+    if not raw.strip():
+        raise ApprovalError('%s: the report is empty; run playbooks/diagnose.yml again' % path)
+    try:
+        data = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ApprovalError('%s: the report is not valid JSON (%s); run playbooks/diagnose.yml again' % (path, e))
+    return validate_report(data, path)
+
+
+def validate_report(data, where='report'):
+    """Check the classify contract (issue 4) far enough to act on it; returns the report."""
+    def bad(msg):
+        return ApprovalError('%s: malformed report: %s' % (where, msg))
+
+    if not isinstance(data, dict):
+        raise bad('expected a JSON object with schema, findings and hosts, got %s' % type(data).__name__)
+    if data.get('schema') != 1:
+        raise bad('schema is %r; this playbook reads schema 1' % (data.get('schema'),))
+    findings = data.get('findings')
+    if not isinstance(findings, list):
+        raise bad('"findings" must be a list')
+    if not isinstance(data.get('hosts', {}), dict):
+        raise bad('"hosts" must be an object')
+    for n, f in enumerate(findings):
+        at = 'findings[%d]' % n
+        if not isinstance(f, dict):
+            raise bad('%s is not an object' % at)
+        if f.get('category') not in CATEGORIES:
+            raise bad('%s: category %r is not one of the fixed categories' % (at, f.get('category')))
+        if not isinstance(f.get('rule'), str) or not f['rule']:
+            raise bad('%s: "rule" must be a non-empty string' % at)
+        hosts = f.get('hosts')
+        if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and h for h in hosts):
+            raise bad('%s (%s): "hosts" must be a non-empty list of host names' % (at, f['rule']))
+        rem = f.get('remediation')
+        if not isinstance(rem, dict):
+            raise bad('%s (%s): "remediation" must be an object with role and auto_remediable' % (at, f['rule']))
+        if rem.get('role') is not None and not isinstance(rem.get('role'), str):
+            raise bad('%s (%s): remediation.role must be a string or null' % (at, f['rule']))
+        if not isinstance(rem.get('auto_remediable'), bool):
+            raise bad('%s (%s): remediation.auto_remediable must be true or false' % (at, f['rule']))
+        if rem.get('vars') is not None and not isinstance(rem.get('vars'), dict):
+            raise bad('%s (%s): remediation.vars must be an object' % (at, f['rule']))
+        if f.get('id') is not None and not isinstance(f.get('id'), str):
+            raise bad('%s (%s): "id" must be a string' % (at, f['rule']))
+    return data
+
+
+def finding_ids(findings):
+    """The id of each finding, in order (see the module docstring)."""
+    seen = {}
+    out = []
+    for f in findings:
+        base = f.get('id') or '%s@%s' % (f['rule'], f['hosts'][0])
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else '%s#%d' % (base, seen[base]))
+    return out
+
+
+def validate_policy(policies):
+    """``policies``: host -> list of categories (``ikev2_auto_remediate``). Returns it normalised.
+
+    Unknown categories and wrong types are errors naming the hosts, so a typo never silently
+    approves nothing (or everything).
+    """
+    out = {}
+    unknown = {}
+    for host in sorted(policies):
+        value = policies[host]
+        if value is None:
+            out[host] = []
+            continue
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ApprovalError('ikev2_auto_remediate on %s must be a list of categories, got %r'
+                                % (host, value))
+        cats = []
+        for c in value:
+            if not isinstance(c, str) or c not in CATEGORIES:
+                unknown.setdefault(str(c), []).append(host)
+            elif c not in cats:
+                cats.append(c)
+        out[host] = cats
+    if unknown:
+        parts = ['%r (on %s)' % (c, _host_list(h)) for c, h in sorted(unknown.items())]
+        raise ApprovalError('ikev2_auto_remediate names unknown categor%s %s; the categories are: %s'
+                            % ('y' if len(parts) == 1 else 'ies', ', '.join(parts), ', '.join(CATEGORIES)))
+    return out
+
+
+def validate_approvals(approve):
+    """``ikev2_approve`` from the command line: a list of finding ids (a comma-separated string is accepted)."""
+    if approve is None or approve == '':
+        return []
+    if isinstance(approve, str):
+        approve = [a.strip() for a in approve.split(',') if a.strip()]
+    if not isinstance(approve, (list, tuple)) or not all(isinstance(a, str) and a for a in approve):
+        raise ApprovalError('ikev2_approve must be a list of finding ids, e.g. -e \'{"ikev2_approve": '
+                            '["HOST-CHAIN-001@gw1"]}\', got %r' % (approve,))
+    return list(dict.fromkeys(approve))
+
+
+def _host_list(hosts, limit=5):
+    hosts = list(hosts)
+    return ', '.join(hosts[:limit]) + (' and %d more' % (len(hosts) - limit) if len(hosts) > limit else '')
+
+
+def _role_fqcn(role):
+    if not role:
+        return None
+    return role if '.' in role else '%s.%s' % (COLLECTION, role)
+
+
+def describe_change(role, host, finding, rvars):
+    """One sentence: what the role would change on the host for this finding."""
+    short = (role or '').rsplit('.', 1)[-1]
+    template = CHANGE_TEMPLATES.get(short)
+    if not template:
+        return 'run %s on %s with %s' % (role, host, json.dumps(rvars, sort_keys=True)) if role else \
+            'no automatic fix exists; %s' % (finding.get('summary') or 'see the report')
+    fields = {
+        'missing': rvars.get('ca_chain_missing') or _missing_from_summary(finding) or 'named in the finding',
+        'allow': ', '.join(rvars.get('firewall_allow') or ['UDP 500, UDP 4500 and ESP']),
+    }
+    return '%s on %s: %s' % (role, host, template.format(**fields))
+
+
+def _missing_from_summary(finding):
+    summary = finding.get('summary') or ''
+    marker = 'missing '
+    if marker in summary:
+        return summary.split(marker, 1)[1].rstrip('.').strip() or None
+    return None
+
+
+def make_plan(report, policies, approve, roles=None, inventory=None):
+    """Split the report's findings into applied and planned items.
+
+    ``policies``: host -> categories (validated); ``approve``: finding ids (validated against the
+    report here); ``roles``: short names of the fix roles available (default: the collection's);
+    ``inventory``: host names that can be changed (default: every host of ``policies``).
+
+    Returns ``{'items': [...], 'apply_hosts': [...], 'plan_hosts': [...], 'ids': [...]}``; each item
+    has id, rank, category, rule, host, hosts, role, role_available, vars, auto_remediable,
+    approved_by, apply, reason, change, summary and the finding itself (with its id).
+    """
+    findings = report['findings']
+    ids = finding_ids(findings)
+    unknown = [a for a in approve if a not in ids]
+    if unknown:
+        raise ApprovalError('ikev2_approve names finding id%s not in the report: %s; the report has: %s'
+                            % ('' if len(unknown) == 1 else 's', ', '.join(unknown),
+                               ', '.join(ids) if ids else 'no findings'))
+    roles = installed_roles() if roles is None else set(roles)
+    inventory = set(policies) if inventory is None else set(inventory)
+    items = []
+    for fid, f in zip(ids, findings):
+        host = f['hosts'][0]
+        rem = f['remediation']
+        role = _role_fqcn(rem.get('role'))
+        short = role.rsplit('.', 1)[-1] if role else None
+        rvars = dict(rem.get('vars') or {})
+        available = bool(role) and (not role.startswith(COLLECTION + '.') or short in roles)
+        if fid in approve:
+            approved_by = 'command line (ikev2_approve)'
+        elif f['category'] in (policies.get(host) or ()):
+            approved_by = 'policy (ikev2_auto_remediate on %s)' % host
+        else:
+            approved_by = None
+        if not role:
+            reason = 'no fix role exists for rule %s' % f['rule']
+        elif not rem['auto_remediable']:
+            reason = 'rule %s marks it as not auto-remediable; fix it by hand' % f['rule']
+        elif not available:
+            reason = 'the fix role %s is not in this collection yet' % role
+        elif host not in inventory:
+            reason = '%s is not a host of the inventory (or is outside --limit)' % host
+        elif approved_by is None:
+            reason = ('category %s is not in the approval policy of %s and %s is not approved by id '
+                      '(-e \'{"ikev2_approve": ["%s"]}\')' % (f['category'], host, fid, fid))
+        else:
+            reason = None
+        items.append({
+            'id': fid, 'rank': f.get('rank'), 'category': f['category'], 'rule': f['rule'], 'host': host,
+            'hosts': list(f['hosts']), 'role': role, 'role_available': available, 'vars': rvars,
+            'auto_remediable': rem['auto_remediable'], 'approved_by': approved_by,
+            'apply': reason is None, 'reason': reason,
+            'change': describe_change(role, host, f, rvars),
+            'summary': f.get('summary'), 'finding': dict(f, id=fid),
+        })
+    apply_hosts = []
+    plan_hosts = []
+    for it in items:
+        if it['apply'] and it['host'] not in apply_hosts:
+            apply_hosts.append(it['host'])
+    for it in items:
+        if (not it['apply'] and it['role_available'] and it['host'] in inventory and it['host'] not in apply_hosts
+                and it['host'] not in plan_hosts):
+            plan_hosts.append(it['host'])
+    return {'items': items, 'apply_hosts': apply_hosts, 'plan_hosts': plan_hosts, 'ids': ids}
+
+
+def summary_rows(findings):
+    """``(id, category, host, rule)`` per finding, for before/after listings."""
+    return [{'id': i, 'category': f['category'], 'host': f['hosts'][0], 'rule': f['rule']}
+            for i, f in zip(finding_ids(findings), findings)]
+
+
+def compare(before, after):
+    """Findings fixed, remaining and new between two reports (by category and faulty host)."""
+    b = summary_rows(before['findings'])
+    a = summary_rows(after['findings'])
+    bk = set(_key(r) for r in b)
+    ak = set(_key(r) for r in a)
+    return {
+        'fixed': [r for r in b if _key(r) not in ak],
+        'remaining': [r for r in a if _key(r) in bk],
+        'new': [r for r in a if _key(r) not in bk],
+    }
+
+
+def _key(row):
+    return (row['category'], row['host'])
