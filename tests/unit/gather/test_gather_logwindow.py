@@ -165,3 +165,16 @@ def test_empty_file(tmp_path):
     path.write_bytes(b"")
     res = logwindow.read_window(str(path), 0, rotated=False)
     assert res["status"] == "ok" and res["lines"] == []
+
+
+def test_cut_gz_archive_is_read_up_to_the_break(tmp_path):
+    lines = _real_lines()
+    cur = tmp_path / "charon.log"
+    cur.write_text("\n".join(lines[900:]) + "\n")
+    gz = gzip.compress(("\n".join(lines[:900]) + "\n").encode())
+    (tmp_path / "charon.log.1.gz").write_bytes(gz[: len(gz) * 2 // 3])
+    res = logwindow.read_window(str(cur), 0, year=2026)
+    assert res["status"] == "ok" and "read up to byte" in res["reason"]
+    older = res["lines"][: len(res["lines"]) - (len(lines) - 900)]
+    assert 0 < len(older) < 900 and older == lines[: len(older)]
+    assert res["lines"][len(older):] == lines[900:]

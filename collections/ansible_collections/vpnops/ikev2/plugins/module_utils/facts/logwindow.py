@@ -19,6 +19,7 @@ import gzip
 import os
 import re
 import time
+import zlib
 from collections import deque
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -262,18 +263,22 @@ def _read_gz(path, since, until, budget, yref, res, max_uncompressed=256 << 20):
     inside = False
     total = 0
     with gzip.open(path, 'rb') as fh:
-        for line in fh:
-            total += len(line)
-            if total > max_uncompressed:
-                res['truncated'] = True
-                break
-            ts = line_epoch(line, yref)
-            if ts is not None:
-                if until is not None and ts > until:
+        try:
+            for line in fh:
+                total += len(line)
+                if total > max_uncompressed:
+                    res['truncated'] = True
                     break
-                inside = ts >= since
-            if inside:
-                keep.append(line.rstrip(b'\n').decode('utf-8', errors='replace'))
+                ts = line_epoch(line, yref)
+                if ts is not None:
+                    if until is not None and ts > until:
+                        break
+                    inside = ts >= since
+                if inside:
+                    keep.append(line.rstrip(b'\n').decode('utf-8', errors='replace'))
+        except (EOFError, OSError, zlib.error) as exc:
+            # a cut or corrupt archive: keep what was read up to the break
+            res['reason'] = 'rotated file %s: read up to byte %d of its content: %s' % (path, total, exc)
     res['bytes_read'] += total
     if len(keep) == budget:
         res['truncated'] = True
