@@ -100,7 +100,10 @@ def test_cli_over_a_two_ended_case(tmp_path, run_cli):
     assert res.rc == 1, res.err
     rep = res.json()
     assert rep["findings"][0]["category"] == "psk_mismatch"
-    assert set(rep["findings"][0]["hosts"]) == {"sun", "moon"}
+    # sun verified moon's AUTH payload and found the key different: moon is named, sun's log and
+    # moon's AUTHENTICATION_FAILED are the evidence
+    assert rep["findings"][0]["hosts"] == ["moon"]
+    assert {e["host"] for e in rep["findings"][0]["evidence"]} == {"sun", "moon"}
     assert len(rep["findings"]) == 1
 
 

@@ -200,7 +200,7 @@ def test_psk_mismatch_correlated_through_nat_by_identity():
     f = rep["findings"]
     assert len(f) == 1, f
     assert f[0]["category"] == "psk_mismatch" and f[0]["rule"] == "IKE-PSK-001"
-    assert set(f[0]["hosts"]) == {"gw1", "cl1"}
+    assert f[0]["hosts"] == ["cl1"]  # the client behind NAT, named by its identity
     assert {e["host"] for e in f[0]["evidence"]} == {"gw1", "cl1"}
     assert "'gw.scratch' - 'cl.scratch'" in f[0]["summary"]
 
@@ -213,7 +213,7 @@ Nov 26 23:00:20 09[IKE] <net|4> traffic selectors 10.2.0.0/24 === 10.99.0.0/24 u
 """)
     rep = classify_lines({"gw1": PSK_GW, "cl1": PSK_CL, "gw2": ts_gw}, now=NOW)
     cats = [(f["category"], tuple(sorted(f["hosts"]))) for f in rep["findings"]]
-    assert ("psk_mismatch", ("cl1", "gw1")) in cats
+    assert ("psk_mismatch", ("cl1",)) in cats
     assert ("ts_mismatch", ("203.0.113.3", "gw2")) in cats or ("ts_mismatch", ("gw2",)) in [
         (c, tuple(h for h in hs if h == "gw2")) for c, hs in cats]
     assert len(cats) == 2
@@ -394,3 +394,13 @@ def test_explanation_quotes_the_failing_sas_own_proposals():
     assert f["category"] == "proposal_mismatch"
     assert "3DES_CBC" in f["summary"] and "AES_GCM_16_256" not in f["summary"]
     assert any("3DES_CBC" in e["line"] for e in f["evidence"])
+
+
+def test_same_failure_with_many_peers_blames_the_common_end():
+    lines = []
+    for i in range(1, 5):
+        lines += ["Nov 26 23:00:1%d 16[IKE] <%d> 198.51.100.%d is initiating an IKE_SA" % (i, i, i),
+                  "Nov 26 23:00:1%d 09[IKE] <rw|%d> tried 1 shared key for 'gw' - 'c%d', but MAC mismatched" % (i, i, i)]
+    f = classify_lines({"gw1": lines}, now=NOW)["findings"]
+    assert [(x["category"], x["hosts"]) for x in f] == [("psk_mismatch", ["gw1"])]
+    assert "4 peers" in f[0]["summary"]

@@ -146,10 +146,15 @@ def _findings(report):
     return out
 
 
-def _short_time(ts):
-    t = parse_ts(ts)
+def _short_time(entry):
+    """The corrected time at the precision of the host's log: whole seconds stay whole seconds."""
+    t = parse_ts(entry.get('ts'))
     if t is None:
         return 'no time'
+    host_ts = entry.get('host_ts') if isinstance(entry.get('host_ts'), str) else ''
+    if '.' not in host_ts:
+        t = t + datetime.timedelta(microseconds=500000)
+        return t.strftime('%Y-%m-%d %H:%M:%S')
     return t.strftime('%Y-%m-%d %H:%M:%S') + ('.%03d' % (t.microsecond // 1000))
 
 
@@ -174,8 +179,9 @@ def _timelines(facts_by_host, timeline_max):
     tl = tunnels(facts_by_host, max_entries=timeline_max)
     out = ['<h2 id="timeline">IKE exchanges per tunnel (%d)</h2>' % len(tl),
            '<p class="meta">Times are the controller\'s clock (UTC): each host\'s log time minus its measured clock '
-           'offset. Log lines carry the daemon\'s time resolution (charon: seconds), so messages within the same '
-           'second may show in either order. An end that is an address matched no host of this run.</p>']
+           'offset, shown at the precision of the host\'s log (charon: whole seconds, pluto: '
+           'microseconds). Within that precision the order is causal: a message is shown received only after it was '
+           'sent. An end that is an address matched no host of this run.</p>']
     if not tl:
         out.append('<p class="muted">No IKE exchange in the gathered logs.</p>')
     for t in tl:
@@ -193,7 +199,7 @@ def _timelines(facts_by_host, timeline_max):
             to_b = (on_a and e['way'] == 'sent') or (not on_a and e['way'] == 'received')
             cell = _cell(e)
             out.append('<tr><td class="mono">%s</td><td>%s</td><td class="arrow">%s</td><td>%s</td></tr>' % (
-                _e(_short_time(e['ts'])), cell if on_a else '', '&rarr;' if to_b else '&larr;',
+                _e(_short_time(e)), cell if on_a else '', '&rarr;' if to_b else '&larr;',
                 '' if on_a else cell))
         out.append('</tbody></table></details>')
     return out

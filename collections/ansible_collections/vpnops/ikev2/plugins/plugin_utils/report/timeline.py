@@ -226,6 +226,18 @@ def _match_key(e):
     return (e['exchange'], e['kind'], e.get('mid'))
 
 
+def _pending_sender(received, entries, start, t, far, tolerance):
+    """Index of the sent message in entries[start:] that ``received`` is the receipt of, or None."""
+    key = _match_key(received)
+    for k in range(start, len(entries)):
+        cand = entries[k]
+        if t(cand) != far and t(received) != far and (t(cand) - t(received)).total_seconds() > tolerance:
+            return None
+        if cand.get('way') == 'sent' and _match_key(cand) == key:
+            return k
+    return None
+
+
 def causal_merge(a, b, tolerance=3.0):
     """Merge two ends' entries (each in its log order) into one sequence, by corrected time, but
     never showing a message received before the other end sent it.
@@ -262,18 +274,10 @@ def causal_merge(a, b, tolerance=3.0):
         first = lists[side][heads[side]]
         other = 1 - side
         if first.get('way') == 'received':
-            key = _match_key(first)
-            for k in range(heads[other], len(lists[other])):
-                cand = lists[other][k]
-                if t(cand) != far and t(first) != far and (t(cand) - t(first)).total_seconds() > tolerance:
-                    break
-                if cand.get('way') == 'sent' and _match_key(cand) == key:
-                    out.extend(lists[other][heads[other]:k + 1])
-                    heads[other] = k + 1
-                    break
-            else:
-                k = None
-            if heads[other] > 0 and lists[other][heads[other] - 1] is out[-1] if out else False:
+            k = _pending_sender(first, lists[other], heads[other], t, far, tolerance)
+            if k is not None:
+                out.extend(lists[other][heads[other]:k + 1])
+                heads[other] = k + 1
                 continue
         out.append(first)
         heads[side] += 1

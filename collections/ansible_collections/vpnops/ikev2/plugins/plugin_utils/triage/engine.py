@@ -635,7 +635,20 @@ def _log_findings(state, ruleset, now):
     return out
 
 
+def _distinct_peers(state, hits):
+    peers = set()
+    for h in hits:
+        p = _sa_peer(state, h.event)
+        if p:
+            peers.add(p)
+    return peers
+
+
 def _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values, evidence=None):
+    if blame in ('peer', 'both') and len(_distinct_peers(state, hits)) >= 3:
+        # the same failure with many different peers: the common end is at fault
+        blame = 'self'
+        values['peer'] = '%d peers' % len(_distinct_peers(state, hits))
     peers = _peer_hosts(state, hits)
     if blame == 'self':
         hosts = [state.name]
