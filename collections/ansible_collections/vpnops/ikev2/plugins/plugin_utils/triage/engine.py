@@ -635,6 +635,20 @@ def _log_findings(state, ruleset, now):
     return out
 
 
+_RE_EST = re.compile(r'\S+?\[[^\]]*\]\.\.\.(\S+?)\[')
+
+
+def _established_peers(state):
+    out = set()
+    for h in state.ctx.get('established', ()):
+        v = h.groups.get('value')
+        m = _RE_EST.match(v) if v else None
+        p = m.group(1) if m else _sa_peer(state, h.event)
+        if p:
+            out.add(p)
+    return out
+
+
 def _distinct_peers(state, hits):
     peers = set()
     for h in hits:
@@ -656,6 +670,10 @@ def _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values, evid
         hosts = peers or [state.name]
     else:
         hosts = [state.name] + [p for p in peers if p != state.name]
+        failing = _distinct_peers(state, hits)
+        if len(failing) == 1 and peers and (_established_peers(state) - failing):
+            # this end gets along with its other peers: the odd one out is the peer
+            hosts = [p for p in peers if p != state.name] + [state.name]
     ts = None
     for h in hits:
         if h.event.get('ts'):
