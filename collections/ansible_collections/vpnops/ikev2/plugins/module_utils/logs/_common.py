@@ -157,6 +157,9 @@ def tz_offset(tz):
         return datetime.timezone(datetime.timedelta(seconds=secs if m.group(1) == '+' else -secs))
     try:
         import zoneinfo  # Python 3.9+
+    except ImportError:  # Python 3.8 targets: no zone database access; UTC rather than nothing
+        return datetime.timezone.utc
+    try:
         return zoneinfo.ZoneInfo(str(tz))
     except Exception:
         raise ValueError('unknown time zone %r' % (tz,))
