@@ -37,11 +37,11 @@ def _oneline(text, width):
 
 
 def summary_lines(report, width=160):
-    """One line per finding, ranked: ``rank. category  host(s): summary``; then unusual hosts.
+    """One line per finding, ranked: ``rank. category host(s): summary``; then unusual hosts.
 
     >>> summary_lines({'findings': [{'rank': 1, 'category': 'clock_skew', 'hosts': ['cl1'],
     ...                              'summary': 'cl1 is a day behind'}], 'hosts': {'cl1': {'status': 'ok'}}})
-    ['1. clock_skew  cl1: cl1 is a day behind']
+    ['1. clock_skew cl1: cl1 is a day behind']
     >>> summary_lines({'findings': [], 'hosts': {'gw9': {'status': 'unreachable', 'reason': 'timeout'}}})
     ['no fault found', 'host gw9: unreachable (timeout)']
     """
@@ -50,7 +50,7 @@ def summary_lines(report, width=160):
     if not findings:
         lines.append('no fault found')
     for f in findings:
-        lines.append(_oneline('%s. %s  %s: %s' % (f.get('rank'), f.get('category'),
+        lines.append(_oneline('%s. %s %s: %s' % (f.get('rank'), f.get('category'),
                                                   ', '.join(f.get('hosts') or ()) or '?', f.get('summary') or ''), width))
     hosts = report.get('hosts') or {}
     for name in sorted(hosts):

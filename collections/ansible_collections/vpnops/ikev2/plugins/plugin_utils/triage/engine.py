@@ -488,6 +488,7 @@ class _Finding(object):
         self.ts = ts
         self.absorbed = []
         self.summary = ''
+        self._pos = 0
 
 
 def _ctx_near(state, cid, hit):
@@ -892,22 +893,37 @@ def _explains(cause, other):
 def _rank(findings, states):
     order = sorted(findings, key=lambda f: (f.kind != 'cause', -f.priority, -f.confidence, f.rule.order, f.host))
     alive = []
+    by_host = {}     # cause findings by the host that logged them
+    by_named = {}    # ... and by the hosts they name
+    by_same = {}     # (kind, category, hosts): the same fault seen from several hosts
+
+    def candidates(f):
+        st = states[f.host]
+        out = list(by_host.get(f.host, ()))
+        for other in st.links | st.weak_links:
+            out.extend(by_host.get(other, ()))
+        out.extend(by_named.get(f.host, ()))
+        seen_ids = set()
+        uniq = []
+        for c in sorted(out, key=lambda c: c._pos):
+            if id(c) not in seen_ids:
+                seen_ids.add(id(c))
+                uniq.append(c)
+        return uniq
+
     for f in order:
         absorbed_by = None
-        for c in alive:
-            if c.kind != 'cause' or not _related(c, f, states) or not _in_window(c, f, states):
+        for c in candidates(f):
+            if not _in_window(c, f, states):
                 continue
             if f.kind == 'cause' and f.host != c.host and not set(f.hosts) & set(c.hosts + [c.host]):
                 continue  # a fault attributed elsewhere is independent, whatever its category
             if _explains(c, f) or (c.category == f.category and set(f.hosts) <= set(c.hosts + [c.host])):
                 absorbed_by = c
                 break
-        if absorbed_by is None:
+        if absorbed_by is None and f.hosts != [f.host]:
             # the same fault seen from several hosts (clients of one blocked gateway): one finding
-            for c in alive:
-                if c.kind == f.kind and c.category == f.category and c.hosts == f.hosts and f.hosts != [f.host]:
-                    absorbed_by = c
-                    break
+            absorbed_by = by_same.get((f.kind, f.category, tuple(f.hosts)))
         if absorbed_by is not None:
             absorbed_by.absorbed.append(f)
             if f.host != absorbed_by.host:
@@ -915,19 +931,27 @@ def _rank(findings, states):
                 for h in f.hosts:
                     if absorbed_by.blame == 'both' and h not in absorbed_by.hosts:
                         absorbed_by.hosts.append(h)
+                        by_named.setdefault(h, []).append(absorbed_by)
             seen = set(e['line'] for e in absorbed_by.evidence)
             for e in f.evidence:
                 if e['line'] not in seen and len(absorbed_by.evidence) < MAX_EVIDENCE + 4:
                     absorbed_by.evidence.append(e)
                     seen.add(e['line'])
             continue
+        f._pos = len(alive)
         alive.append(f)
+        by_same.setdefault((f.kind, f.category, tuple(f.hosts)), f)
+        if f.kind == 'cause':
+            by_host.setdefault(f.host, []).append(f)
+            for h in f.hosts:
+                by_named.setdefault(h, []).append(f)
     # an unexplained symptom next to a real cause on the same incident is not a fault of its own
-    causes = [f for f in alive if f.kind == 'cause']
-    if causes:
-        alive = [f for f in alive if f.kind == 'cause' or not any(
-            _related(c, f, states) and _in_window(c, f, states) for c in causes)]
-    return alive
+    out = []
+    for f in alive:
+        if f.kind != 'cause' and any(_in_window(c, f, states) for c in candidates(f)):
+            continue
+        out.append(f)
+    return out
 
 
 def _remediation(f):
