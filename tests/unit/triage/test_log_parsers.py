@@ -86,6 +86,11 @@ CASES = [
      {"ts": "2026-11-26T22:54:01Z", "source": "syslog", "ike_name": "c"}, "syslog"),
     # year after the time
     ("Nov 26 22:54:01 2025 gw1 charon: 13[IKE] hello", {"ts": "2025-11-26T22:54:01Z", "host": "gw1"}, "syslog"),
+    # OPNsense and pfSense log views copied as text (tab separated)
+    ("2026-11-26T22:54:01-05:00\tInformational\tcharon\t05[IKE] <con1|1> received AUTHENTICATION_FAILED notify error",
+     {"ts": "2026-11-27T03:54:01Z", "ike_name": "con1", "notifies": ["AUTHENTICATION_FAILED"]}, "syslog"),
+    ("Nov 26 22:54:01\tcharon\t51234\t13[IKE] <con1|5> received NO_PROPOSAL_CHOSEN notify error",
+     {"ts": "2026-11-26T22:54:01Z", "ike_id": "5", "notifies": ["NO_PROPOSAL_CHOSEN"]}, "syslog"),
     # ipsec statusall
     ("  home[2]: ESTABLISHED 2 minutes ago, 192.0.2.2[cl.scratch]...192.0.2.1[gw.scratch]",
      {"source": "charon-status", "ike_name": "home", "ike_id": "2", "peer": "192.0.2.1"}, "charon-status"),

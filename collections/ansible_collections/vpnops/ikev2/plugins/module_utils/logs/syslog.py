@@ -42,6 +42,15 @@ PARSERS = [
             r'(?: (?P<host>[^\s\[\]:]+))? ' + _PROG + r'(?P<rest>.*)$', re.S),
     },
     {
+        # firewall GUIs copied as text, tab separated: OPNsense "ISO<TAB>Level<TAB>charon<TAB>msg",
+        # pfSense "Nov 26 22:54:01<TAB>charon<TAB>51234<TAB>msg"
+        'name': 'gui_tabs',
+        'getval': re.compile(
+            r'^(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?'
+            r'|[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)\t(?:[A-Za-z]+\t)?(?P<host>)(?P<prog>[A-Za-z][\w./-]*)'
+            r'(?:\[(?P<pid>\d+)\])?\t(?:\d+\t)?(?P<rest>.*)$', re.S),
+    },
+    {
         'name': 'rfc5424',
         'getval': re.compile(
             r'^(?:<\d{1,3}>)?1 (?P<ts>\S+) (?P<host>\S+) (?P<prog>\S+) (?P<pid>\S+) \S+ '
