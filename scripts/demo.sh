@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# The project's main job on the running lab, as `make demo` runs it after `make lab-up`.
+# The project's main job on the running lab, as `make demo` runs it after `make lab-up`:
+# diagnose the lab (report in reports/latest/), then print the command that remediates what the
+# approval policy allows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPORT_DIR=${IKEV2_REPORT_DIR:-reports/latest}
 if [ -f playbooks/diagnose.yml ]; then
-  .venv/bin/ansible-playbook playbooks/diagnose.yml
+  # The lab's infra (NTP, CRL) and NAT router run no IKE daemon: diagnose the IKE hosts only.
+  .venv/bin/ansible-playbook playbooks/diagnose.yml \
+    -e "ikev2_diagnose_hosts=gateways:clients" -e "ikev2_report_dir=$REPORT_DIR"
+  echo
+  echo "Report: $PWD/$REPORT_DIR/report.html (also report.md, report.json)"
+  echo "To remediate what the approval policy allows (ikev2_auto_remediate), run:"
+  echo
+  echo "  .venv/bin/ansible-playbook playbooks/remediate.yml -e ikev2_report_dir=$REPORT_DIR"
+  echo
 else
   .venv/bin/ansible-playbook playbooks/sa_state.yml
 fi

@@ -124,8 +124,9 @@ files:
   sample: {json: /srv/vpnops/reports/latest/report.json, md: /srv/vpnops/reports/latest/report.md,
            html: /srv/vpnops/reports/latest/report.html}
 summary:
-  description: One line per finding in rank order (C(rank. category  hosts: summary)), then one line per host
-    whose status is not C(ok); C(no fault found) when there is no finding.
+  description:
+    - "One line per finding in rank order: C(rank. category hosts: summary); then one line per host whose
+      status is not C(ok). C(no fault found) when there is no finding."
   returned: success
   type: list
   elements: str

@@ -188,8 +188,12 @@ def _timelines(facts_by_host, timeline_max):
         a, b = t['ends']
         failed = any(any(n in ERROR_NOTIFIES for n in e.get('notifies') or ())
                      or any(s in (e.get('payloads') or '') for s in _ERROR_SHORT) for e in t['entries'])
-        out.append('<details%s><summary>%s &mdash; %d message(s)%s%s</summary>' % (
-            ' open' if failed else '', _e(t['label']), t['total'],
+        via = ''
+        if t.get('via'):
+            via = ' <span class="way">(%s saw this peer as %s, behind NAT; matched as the only tunnel without %s\'s side)</span>' % (
+                _e(t['via'][0]), _e(t['via'][1]), _e(t['via'][0]))
+        out.append('<details%s><summary>%s &mdash; %d message(s)%s%s%s</summary>' % (
+            ' open' if failed else '', _e(t['label']), t['total'], via,
             (' (last %d shown)' % len(t['entries'])) if t['total'] > len(t['entries']) else '',
             ' <span class="badge bad">error notify</span>' if failed else ''))
         out.append('<table><thead><tr><th>time (controller UTC)</th><th>%s</th><th class="arrow"></th><th>%s</th>'

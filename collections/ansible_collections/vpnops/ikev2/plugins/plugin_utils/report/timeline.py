@@ -222,18 +222,25 @@ def host_entries(name, facts, directory):
     return out
 
 
-def _match_key(e):
-    return (e['exchange'], e['kind'], e.get('mid'))
+def _same_message(a, b):
+    """Same exchange and kind, and the same message id when both lines name one (pluto's often do not)."""
+    if a.get('exchange') != b.get('exchange') or a.get('kind') != b.get('kind'):
+        return False
+    return a.get('mid') is None or b.get('mid') is None or a.get('mid') == b.get('mid')
 
 
 def _pending_sender(received, entries, start, t, far, tolerance):
-    """Index of the sent message in entries[start:] that ``received`` is the receipt of, or None."""
-    key = _match_key(received)
+    """Index of the message in entries[start:] that must be shown before ``received``, or None: the
+    sending of that same message, or for a response, the peer's receipt of its request."""
     for k in range(start, len(entries)):
         cand = entries[k]
         if t(cand) != far and t(received) != far and (t(cand) - t(received)).total_seconds() > tolerance:
             return None
-        if cand.get('way') == 'sent' and _match_key(cand) == key:
+        if cand.get('way') == 'sent' and _same_message(cand, received):
+            return k
+        # a response comes after the peer took in the request (pluto does not log every reply it sends)
+        if (received.get('kind') == 'response' and cand.get('way') == 'received' and cand.get('kind') == 'request'
+                and _same_message(cand, dict(received, kind='request'))):
             return k
     return None
 
@@ -296,6 +303,7 @@ def tunnels(facts_by_host, max_entries=80, tolerance=3.0):
         for e in host_entries(name, facts_by_host[name], directory):
             ends = tuple(sorted((name, e['peer'])))
             by_pair.setdefault(ends, {}).setdefault(name, []).append(e)
+    via = _join_nat_ends(by_pair, facts_by_host)
     out = []
     for ends in sorted(by_pair):
         sides = by_pair[ends]
@@ -305,5 +313,36 @@ def tunnels(facts_by_host, max_entries=80, tolerance=3.0):
         total = len(entries)
         if max_entries and total > max_entries:
             entries = entries[-max_entries:]
-        out.append({'label': '%s \u2194 %s' % ends, 'ends': list(ends), 'entries': entries, 'total': total})
+        out.append({'label': '%s \u2194 %s' % ends, 'ends': list(ends), 'entries': entries, 'total': total,
+                    'via': via.get(ends)})
     return out
+
+
+def _join_nat_ends(by_pair, facts_by_host):
+    """Join a host's view of an unknown address to the one tunnel that lacks that host's side.
+
+    Through NAT a gateway sees the router's address, and before IKE_AUTH it has no identity to
+    tell which client that is. When exactly one tunnel to that gateway has entries from the other
+    end only, that end is the one behind the address. Returns {ends: (host, address)} for the
+    joined tunnels; with two candidates or more nothing is joined (a guess would mislead).
+    """
+    via = {}
+    for ends in sorted(by_pair):
+        if ends not in by_pair:
+            continue
+        hosts = [e for e in ends if e in facts_by_host]
+        if len(hosts) != 1:
+            continue
+        host = hosts[0]
+        addr = ends[1] if ends[0] == host else ends[0]
+        cands = [other for other in by_pair
+                 if host in other and other != ends and all(e in facts_by_host for e in other)
+                 and host not in by_pair[other]]
+        if len(cands) != 1:
+            continue
+        target = cands[0]
+        for e in by_pair[ends][host]:
+            e['peer'] = target[0] if target[1] == host else target[1]
+        by_pair[target][host] = by_pair.pop(ends)[host]
+        via[target] = (host, addr)
+    return via
