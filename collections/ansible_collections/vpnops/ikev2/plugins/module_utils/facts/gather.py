@@ -23,6 +23,12 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import (
     certinfo, firewall, libreswan, logsources, strongswan, swan_conf, system, timefacts)
 from ansible_collections.vpnops.ikev2.plugins.module_utils.facts.host import Host, section
 
+try:
+    import zoneinfo  # noqa: F401  pylint: disable=unused-import
+    HAS_ZONEINFO = True
+except ImportError:  # Python 3.8
+    HAS_ZONEINFO = False
+
 SCHEMA = 1
 SUBSETS = ('logs', 'time', 'certs', 'conns', 'sas', 'firewall', 'network', 'resources')
 
@@ -174,7 +180,9 @@ class Gatherer(object):
         max_lines = int(self.p.get('max_lines') or 20000)
         hostname = socket.gethostname()
         tz = timefacts.timezone_info(self.host)
-        tzarg = tz['name'] or tz['utc_offset_s']
+        # a zone name follows DST across the window; without zoneinfo (Python 3.8) the parsers cannot
+        # resolve names, so give them the host's current UTC offset instead
+        tzarg = tz['name'] if (tz['name'] and HAS_ZONEINFO) else tz['utc_offset_s']
         sw_paths = strongswan.log_paths_from_settings(self.settings())
         pluto_paths = []
         text, _err = self.host.read(self.paths['ipsec_conf'])
