@@ -35,6 +35,9 @@ def test_host_inputs_from_hostvars():
     assert rep["hosts"]["cl3"]["status"] == "unreachable"
     assert rep["findings"][0]["category"] == "psk_mismatch" and rep["findings"][0]["hosts"][0] == "gw1"
     assert EVENTS_GW[0]["host"] is None  # inputs are copied, facts not mutated
+    # a host that dropped out of the play without facts was unreachable
+    inputs = host_inputs(["gw1", "cl1"], hostvars, active={"gw1"})
+    assert inputs["cl1"].status == "unreachable" and inputs["gw1"].status == "ok"
 
 
 @pytest.mark.slow

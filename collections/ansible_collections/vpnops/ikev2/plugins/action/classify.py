@@ -24,8 +24,10 @@ ARGUMENT_SPEC = {
 }
 
 
-def host_inputs(names, hostvars, unreachable=(), facts=None):
-    """Build the engine's inputs from hostvars (or an explicit facts mapping)."""
+def host_inputs(names, hostvars, unreachable=(), facts=None, active=None):
+    """Build the engine's inputs from hostvars (or an explicit facts mapping). ``active``: the
+    play's remaining hosts; a host without facts that is no longer among them was unreachable (or
+    failed before gathering)."""
     out = {}
     unreachable = set(unreachable or ())
     for name in names:
@@ -45,7 +47,12 @@ def host_inputs(names, hostvars, unreachable=(), facts=None):
         if hasattr(ikev2, 'get') and 'ansible_facts' in ikev2:
             ikev2 = (ikev2.get('ansible_facts') or {}).get('ikev2', ikev2)
         if not hasattr(ikev2, 'get'):
-            out[name] = HostInput(name, status='missing', reason='no ansible_facts.ikev2 (run vpnops.ikev2.ike_facts first)')
+            if active is not None and name not in active:
+                out[name] = HostInput(name, status='unreachable',
+                                      reason='no facts and no longer in the play (unreachable or failed before gathering)')
+            else:
+                out[name] = HostInput(name, status='missing',
+                                      reason='no ansible_facts.ikev2 (run vpnops.ikev2.ike_facts first)')
             continue
         ikev2 = dict(ikev2)
         logs = ikev2.get('logs') if hasattr(ikev2.get('logs'), 'get') else {}
@@ -77,7 +84,9 @@ class ActionModule(ActionBase):
         if not names:
             raise AnsibleActionFail('vpnops.ikev2.classify: no hosts to classify (set hosts: or run in a play with hosts)')
         hostvars = task_vars.get('hostvars') or {}
-        inputs = host_inputs(names, hostvars, args.get('unreachable'), args.get('facts'))
+        active = task_vars.get('ansible_play_hosts')
+        inputs = host_inputs(names, hostvars, args.get('unreachable'), args.get('facts'),
+                             set(active) if active is not None and args.get('facts') is None else None)
         ruleset = prefilter = None
         if args.get('rules'):
             from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.engine import make_prefilter
