@@ -37,6 +37,8 @@ options:
       - Hosts that could not be reached; they are reported with status C(unreachable) and their absence
         is taken into account (their peers' symptoms stay unexplained rather than guessed).
       - Typically C(ansible_play_hosts_all | difference(ansible_play_hosts)).
+      - Without this option, a host that has no facts and is no longer in C(ansible_play_hosts) is reported
+        C(unreachable) as well.
     type: list
     elements: str
     default: []
