@@ -91,6 +91,13 @@ SAMPLES = [
     ("The network connection between your computer and the VPN server could not be established because the "
      "remote server is not responding.", "WIN-NET-809", "udp4500_blocked"),
     ("Policy match error", "WIN-PROP-13868", "proposal_mismatch"),
+    (P + "traffic selectors 10.1.0.0/24 === 10.2.0.0/24 inacceptable", "IKE-TS-001", "ts_mismatch"),
+    ('"c" #1: STATE_PARENT_I1: received unauthenticated v2N_NO_PROPOSAL_CHOSEN - ignored', "IKE-PROP-002",
+     "proposal_mismatch"),
+    ("packet from 192.1.2.45:500: initial parent SA message received on 192.1.2.23:500 but no suitable connection "
+     "found with IKEv2 policy", "IKE-CONN-002", "no_matching_connection"),
+    (C + "constraint check failed: peer not authenticated by CA 'C=CH, CN=Other CA'", "IKE-CHAIN-006",
+     "cert_chain_incomplete"),
     (P + "received AUTHENTICATION_FAILED notify error", "IKE-SYM-001", "unknown"),
     (P + "failed to establish CHILD_SA, keeping IKE_SA", "IKE-SYM-003", "unknown"),
 ]

@@ -67,6 +67,7 @@ NOTIFY_SHORT = {
 EXCHANGES = ('IKE_SA_INIT', 'IKE_AUTH', 'CREATE_CHILD_SA', 'INFORMATIONAL', 'IKE_INTERMEDIATE')
 
 _RE_UPPER_TOKEN = re.compile(r'\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b')
+_RE_V2N = re.compile(r'v2N_([A-Z0-9_]+)')
 _RE_SHORT_N = re.compile(r'N\(([A-Z0-9_]+)(?:\([^)]*\))?\)')
 
 # Secrets: PSK-looking assignments, ipsec.secrets entries, PEM private key blocks.
@@ -134,6 +135,10 @@ def notifies_in(msg):
         for tok in _RE_UPPER_TOKEN.findall(msg):
             if tok in NOTIFY_NAMES and tok not in out:
                 out.append(tok)
+        if 'v2N_' in msg:  # libreswan 3.x: v2N_NO_PROPOSAL_CHOSEN
+            for tok in _RE_V2N.findall(msg):
+                if tok in NOTIFY_NAMES and tok not in out:
+                    out.append(tok)
     return out
 
 
