@@ -56,8 +56,8 @@ class ActionModule(ActionBase):
         host = args['host'] or self._var(task_vars, 'ansible_host', 'ansible_ssh_host', 'inventory_hostname')
         port = args['port'] or self._var(task_vars, 'ansible_port', 'ansible_ssh_port') or 22
         user = args['user'] or self._var(task_vars, 'ansible_user', 'ansible_ssh_user', 'ansible_remote_user') or 'root'
-        key = args['private_key_file'] or self._var(task_vars, 'ansible_ssh_private_key_file',
-                                                     'ansible_private_key_file')
+        key = args['private_key_file'] or self._var(
+            task_vars, 'ansible_ssh_private_key_file', 'ansible_private_key_file')
         known_hosts = args['known_hosts_file'] or known_hosts_from_ssh_args(
             self._var(task_vars, 'ansible_ssh_common_args'), self._var(task_vars, 'ansible_ssh_extra_args'))
         try:
@@ -68,7 +68,7 @@ class ActionModule(ActionBase):
         except ReachabilityError as exc:
             raise AnsibleActionFail(f'vpnops.ikev2.reachable: {exc}') from None
         result.update(changed=False, reachable=check['ok'], host=check['host'], port=check['port'],
-                      user=check['user'], rc=check['rc'], error=check['error'], elapsed_s=check['elapsed_s'],
+                      user=check['user'], command_rc=check['rc'], error=check['error'], elapsed_s=check['elapsed_s'],
                       attempts=check['attempts'], known_hosts_file=known_hosts)
         if not check['ok'] and args['fail_on_unreachable']:
             result['failed'] = True

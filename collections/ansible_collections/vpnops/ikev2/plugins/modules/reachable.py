@@ -114,7 +114,7 @@ user:
   description: Login user.
   returned: always
   type: str
-rc:
+command_rc:
   description: Exit status of O(command), or null when no session was opened.
   returned: always
   type: int

@@ -45,7 +45,7 @@ def known_hosts_from_ssh_args(*args):
         for opt in options:
             key, sep, value = opt.partition('=')
             if not sep:
-                key, _, value = opt.partition(' ')
+                key, sep, value = opt.partition(' ')
             if key.strip().lower() == 'userknownhostsfile' and value.strip():
                 return os.path.expanduser(value.strip().split()[0])
     return None
