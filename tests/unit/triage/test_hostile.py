@@ -131,3 +131,11 @@ def test_big_file_takes_the_prefilter_path(tmp_path, run_cli):
     res = run_cli("classify", "--log", str(big), "--format", "json")
     cats = [f["category"] for f in res.json()["findings"]]
     assert res.rc == 1 and ("cert_chain_incomplete" in cats or "cert_identity_mismatch" in cats)
+
+
+def test_garbage_events_in_facts():
+    facts = {"logs": {"events": [None, 3, "text", {"msg": 5}, {"raw": "tried 1 shared key for 'a' - 'b', but MAC mismatched"},
+                                 {"msg": "received AUTHENTICATION_FAILED notify error", "ts": 12, "peer": ["x"]}]}}
+    hi = engine.HostInput("h", events=facts["logs"]["events"], facts=facts)
+    rep = engine.classify({"h": hi})
+    assert rep["findings"][0]["category"] == "psk_mismatch"

@@ -979,6 +979,40 @@ def classify(hosts, ruleset=None, prefilter=None, now=None, sigs=None):
             gc.enable()
 
 
+_TEXT_KEYS = ('msg', 'raw', 'ts', 'peer', 'ike_name', 'ike_id', 'source', 'daemon', 'host')
+
+
+def _sane_events(hi):
+    """Events from facts files are data from elsewhere: keep dicts, make text fields text."""
+    evs = hi.events
+    ok = True
+    for e in evs:
+        if not isinstance(e, dict) or not isinstance(e.get('msg'), str):
+            ok = False
+            break
+    if ok:
+        return evs
+    out = []
+    sigs = [] if hi.sigs is not None and len(hi.sigs) == len(evs) else None
+    for i, e in enumerate(evs):
+        if not isinstance(e, dict):
+            continue
+        e = dict(e)
+        for k in _TEXT_KEYS:
+            v = e.get(k)
+            if v is not None and not isinstance(v, str):
+                e[k] = str(v)
+        if e.get('msg') is None:
+            e['msg'] = e.get('raw') or ''
+        if not isinstance(e.get('notifies'), list):
+            e['notifies'] = []
+        out.append(e)
+        if sigs is not None:
+            sigs.append(hi.sigs[i])
+    hi.sigs = sigs
+    return out
+
+
 def _classify(hosts, ruleset, prefilter, now):
     if ruleset is None:
         ruleset = default_ruleset()
@@ -994,6 +1028,7 @@ def _classify(hosts, ruleset, prefilter, now):
         owners_by_sig[pos[s]].append(owner)
     states = {}
     for name, hi in hosts.items():
+        hi.events = _sane_events(hi)
         st = _HostState(hi)
         evs = hi.events
         if evs:
