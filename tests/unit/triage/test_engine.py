@@ -411,3 +411,24 @@ def test_same_failure_with_many_peers_blames_the_common_end():
     f = classify_lines({"gw1": lines}, now=NOW)["findings"]
     assert [(x["category"], x["hosts"]) for x in f] == [("psk_mismatch", ["gw1"])]
     assert "4 peers" in f[0]["summary"]
+
+
+@pytest.mark.parametrize("a,b,ok", [
+    ("aes256gcm16-prfsha384-ecp384", "aes_gcm_16_256-hmac_sha2_384-dh20", True),   # charon vs pluto: same suite
+    ("aes256-sha256-modp2048", "aes_cbc_256-sha2_256;dh14", True),
+    ("aes128-sha256-modp2048", "aes256gcm16-prfsha384-ecp384", False),
+    ("aes256-sha1-modp1024", "aes256-sha1-modp2048", False),
+    ("chacha20poly1305-prfsha256-curve25519", "chacha20_poly1305-sha2_256-dh31", True),
+])
+def test_proposal_comparison_across_daemons(a, b, ok):
+    assert engine._compatible(a, b) is ok
+
+
+def test_pair_check_quiet_when_an_sa_is_up():
+    a = {"hostname": "gw3", "network": {"addresses": ["198.19.0.15"]},
+         "conns": {"status": "ok", "conns": [{"name": "rw", "ike_proposals": ["aes128-sha256-modp2048"]}]}}
+    b = {"hostname": "cl6", "conns": {"status": "ok", "conns": [{"name": "gw3", "remote_addrs": ["198.19.0.15"],
+                                                                  "ike_proposals": ["aes256gcm16-prfsha384-ecp384"]}]},
+         "sas": {"status": "ok", "ike": [{"name": "gw3", "state": "ESTABLISHED", "remote_host": "198.19.0.15"}]}}
+    rep = engine.classify({"gw3": engine.HostInput("gw3", facts=a), "cl6": engine.HostInput("cl6", facts=b)}, now=NOW)
+    assert rep["findings"] == []

@@ -50,11 +50,11 @@ def summary_lines(report, width=160):
     if not findings:
         lines.append('no fault found')
     for f in findings:
-        lines.append(_oneline('%s. %s %s: %s' % (f.get('rank'), f.get('category'),
-                                                  ', '.join(f.get('hosts') or ()) or '?', f.get('summary') or ''), width))
-    hosts = report.get('hosts') or {}
-    for name in sorted(hosts):
-        h = hosts[name] if isinstance(hosts[name], dict) else {}
+        hosts = ', '.join(f.get('hosts') or ()) or '?'
+        lines.append(_oneline('%s. %s %s: %s' % (f.get('rank'), f.get('category'), hosts, f.get('summary') or ''), width))
+    states = report.get('hosts') or {}
+    for name in sorted(states):
+        h = states[name] if isinstance(states[name], dict) else {}
         if h.get('status') not in ('ok', None):
             reason = (' (%s)' % h['reason']) if h.get('reason') else ''
             lines.append(_oneline('host %s: %s%s' % (name, h.get('status'), reason), width))

@@ -795,8 +795,38 @@ def _short(d):
 
 # ----------------------------------------------------------------------------------- pair checks
 
-_ENC = re.compile(r'^(?:aes|3des|des|chacha|camellia|cast|blowfish|serpent|twofish)')
-_DH = re.compile(r'^(?:modp|ecp|curve|x25519|x448|mlkem|ke\d|prime|brainpool|dh)')
+# Proposal keywords of charon (aes256gcm16-prfsha384-ecp384) and pluto (aes_gcm_16_256-sha2_384;dh20)
+# reduced to comparable keys: the cipher (family, mode, key size) and the DH group number.
+_ENC_FAMILIES = ('chacha20', 'camellia', 'aes', '3des', 'des', 'cast', 'blowfish', 'serpent', 'twofish')
+_DH_NAMES = {
+    'modp768': 1, 'modp1024': 2, 'modp1536': 5, 'modp2048': 14, 'modp3072': 15, 'modp4096': 16, 'modp6144': 17,
+    'modp8192': 18, 'ecp256': 19, 'ecp384': 20, 'ecp521': 21, 'modp1024s160': 22, 'modp2048s224': 23,
+    'modp2048s256': 24, 'ecp192': 25, 'ecp224': 26, 'ecp224bp': 27, 'ecp256bp': 28, 'ecp384bp': 29, 'ecp512bp': 30,
+    'curve25519': 31, 'x25519': 31, 'curve448': 32, 'x448': 32,
+}
+_RE_DH = re.compile(r'^(?:dh|group|modp_?|ecp_?)?(\d+)$')
+
+
+def _enc_key(tok):
+    t = tok.replace('_', '').replace('.', '')
+    for fam in _ENC_FAMILIES:
+        if t.startswith(fam):
+            if fam == 'chacha20':
+                return 'chacha20poly1305'
+            mode = 'gcm' if 'gcm' in t else 'ccm' if 'ccm' in t else 'ctr' if 'ctr' in t else 'cbc'
+            sizes = [int(x) for x in re.findall(r'\d+', tok[len(fam):]) if int(x) in (128, 192, 256)]
+            size = sizes[0] if sizes else (128 if fam in ('aes', 'camellia') else 0)
+            return '%s-%s-%d' % (fam, mode, size)
+    return None
+
+
+def _dh_key(tok):
+    t = tok.replace('_', '')
+    if t in _DH_NAMES:
+        return _DH_NAMES[t]
+    if t.startswith('dh') and t[2:].isdigit():
+        return int(t[2:])
+    return None
 
 
 def _prop_sets(conns):
@@ -809,15 +839,45 @@ def _prop_sets(conns):
     return props
 
 
+def _prop_keys(prop):
+    enc, dh = set(), set()
+    for tok in re.split(r'[-;+:/ ]+', prop):
+        if not tok:
+            continue
+        e = _enc_key(tok)
+        if e:
+            enc.add(e)
+            continue
+        d = _dh_key(tok)
+        if d:
+            dh.add(d)
+    return enc, dh
+
+
 def _compatible(pa, pb):
-    ta, tb = set(re.split(r'[-_/]', pa)), set(re.split(r'[-_/]', pb))
-    ea, eb = set(t for t in ta if _ENC.match(t)), set(t for t in tb if _ENC.match(t))
-    da, db = set(t for t in ta if _DH.match(t)), set(t for t in tb if _DH.match(t))
+    ea, da = _prop_keys(pa)
+    eb, db = _prop_keys(pb)
     if ea and eb and not ea & eb:
         return False
     if da and db and not da & db:
         return False
     return True
+
+
+def _sa_between(A, B):
+    """Does either end hold an established IKE SA with the other (facts)?"""
+    for X, Y in ((A, B), (B, A)):
+        sas = (X.input.facts or {}).get('sas')
+        if not isinstance(sas, dict):
+            continue
+        for sa in sas.get('ike') or ():
+            if not isinstance(sa, dict):
+                continue
+            remote = sa.get('remote_host')
+            if (remote in Y.self_addrs or remote == Y.name or sa.get('remote_id') in Y.self_ids) and \
+                    str(sa.get('state', 'ESTABLISHED')).upper().startswith('ESTABLISHED'):
+                return True
+    return False
 
 
 def _pair_findings(states, ruleset):
@@ -842,7 +902,7 @@ def _pair_findings(states, ruleset):
                 if not isinstance(fa, dict) or not isinstance(fb, dict):
                     continue
                 pa, pb = _prop_sets(fa.get('conns')), _prop_sets(fb.get('conns'))
-                if not pa or not pb or 'default' in pa or 'default' in pb:
+                if not pa or not pb or 'default' in pa or 'default' in pb or _sa_between(A, B):
                     continue
                 if any(_compatible(x, y) for x in pa for y in pb):
                     continue
