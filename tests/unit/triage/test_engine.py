@@ -432,3 +432,17 @@ def test_pair_check_quiet_when_an_sa_is_up():
          "sas": {"status": "ok", "ike": [{"name": "gw3", "state": "ESTABLISHED", "remote_host": "198.19.0.15"}]}}
     rep = engine.classify({"gw3": engine.HostInput("gw3", facts=a), "cl6": engine.HostInput("cl6", facts=b)}, now=NOW)
     assert rep["findings"] == []
+
+
+def test_incomplete_chain_of_a_peer_certificate_in_the_store_is_not_a_fault():
+    facts = {"certs": {"status": "ok",
+                       "certs": [{"subject": "CN=gw1", "fingerprint_sha256": "aa", "has_private_key": True},
+                                 {"subject": "CN=stray", "fingerprint_sha256": "bb", "has_private_key": False}],
+                       "chains": [{"leaf": "CN=stray", "fingerprint_sha256": "bb", "complete": False, "missing": "CN=X"},
+                                  {"leaf": "CN=gw1", "fingerprint_sha256": "aa", "complete": True}]}}
+    assert engine.classify({"gw1": engine.HostInput("gw1", facts=facts)}, now=NOW)["findings"] == []
+    facts["certs"]["chains"][1]["complete"] = False
+    facts["certs"]["chains"][1]["missing"] = "CN=Intermediate"
+    f = engine.classify({"gw1": engine.HostInput("gw1", facts=facts)}, now=NOW)["findings"]
+    assert [(x["category"], x["hosts"]) for x in f] == [("cert_chain_incomplete", ["gw1"])]
+    assert "CN=Intermediate" in f[0]["summary"]

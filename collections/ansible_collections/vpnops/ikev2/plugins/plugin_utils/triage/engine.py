@@ -779,6 +779,15 @@ def _eval_fact(cond, facts, now):
                 ok = (nb is not None and now < nb) or (na is not None and now > na)
                 label = 'certificate %s (%s): not_before %s, not_after %s' % (
                     value.get('subject'), value.get('path'), value.get('not_before'), value.get('not_after'))
+        elif op == 'own_chain_incomplete':
+            # a chain of a certificate this host holds the key for (not a peer's certificate lying in a store)
+            if isinstance(value, dict) and value.get('complete') is False:
+                fp = value.get('fingerprint_sha256')
+                certs = _get_path(facts, 'certs.certs[*]')
+                own = [c for c, _i in certs if isinstance(c, dict) and c.get('fingerprint_sha256') == fp]
+                ok = not own or any(c.get('has_private_key') is not False for c in own)
+                label = 'chain of %s: %s; missing %s' % (value.get('leaf'), ' -> '.join(
+                    str(x) for x in (value.get('path') or [])), value.get('missing'))
         elif op == 'esp_one_way':
             if isinstance(value, dict):
                 out_p = _num(value.get('packets_out')) or 0
