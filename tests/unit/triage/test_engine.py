@@ -446,3 +446,8 @@ def test_incomplete_chain_of_a_peer_certificate_in_the_store_is_not_a_fault():
     f = engine.classify({"gw1": engine.HostInput("gw1", facts=facts)}, now=NOW)["findings"]
     assert [(x["category"], x["hosts"]) for x in f] == [("cert_chain_incomplete", ["gw1"])]
     assert "CN=Intermediate" in f[0]["summary"]
+
+
+def test_host_without_an_ike_daemon_is_not_a_fault():
+    facts = {"status": "no_daemon", "daemon": {"name": "none", "running": False}}
+    assert engine.classify({"ntp": engine.HostInput("ntp", facts=facts)}, now=NOW)["findings"] == []

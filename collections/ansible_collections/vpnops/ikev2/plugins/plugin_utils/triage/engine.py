@@ -697,7 +697,11 @@ def _fact_findings(state, ruleset, now):
     if not facts:
         return out
     for rule in ruleset.fact_rules:
-        for cond in rule['facts']:
+        conds = rule['facts']
+        # every further condition must hold somewhere on the host (AND); the first one names the item
+        if any(not any(True for _x in _eval_fact(c, facts, now)) for c in conds[1:]):
+            continue
+        for cond in conds[:1]:
             for value, item, label in _eval_fact(cond, facts, now):
                 values = {'host': state.name, 'peer': _peer_label(state, []), 'value': value, 'path': cond['path'],
                           'now': now.strftime('%Y-%m-%dT%H:%M:%SZ')}
