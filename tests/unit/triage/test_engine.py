@@ -350,7 +350,7 @@ def test_report_contract_shape():
                           "remediation"}
         assert 0.0 <= f["confidence"] <= 1.0
         assert f["phase"] in ("IKE_SA_INIT", "IKE_AUTH", "CHILD_SA", "INFORMATIONAL", "transport")
-        assert set(f["remediation"]) == {"role", "auto_remediable"}
+        assert set(f["remediation"]) == {"role", "auto_remediable", "vars"}
         for e in f["evidence"]:
             assert set(e) == {"host", "source", "line"}
     assert rep["hosts"] == {"gw1": {"status": "ok", "reason": None}, "cl1": {"status": "ok", "reason": None}}
@@ -446,6 +446,8 @@ def test_incomplete_chain_of_a_peer_certificate_in_the_store_is_not_a_fault():
     f = engine.classify({"gw1": engine.HostInput("gw1", facts=facts)}, now=NOW)["findings"]
     assert [(x["category"], x["hosts"]) for x in f] == [("cert_chain_incomplete", ["gw1"])]
     assert "CN=Intermediate" in f[0]["summary"]
+    assert f[0]["remediation"] == {"role": "ca_chain", "auto_remediable": True,
+                                   "vars": {"ca_chain_missing": ["CN=Intermediate"]}}
 
 
 def test_host_without_an_ike_daemon_is_not_a_fault():

@@ -162,6 +162,9 @@ findings:
         auto_remediable:
           description: Whether vpnops.ikev2 may apply the fix without a human.
           type: bool
+        vars:
+          description: Variables for the fix role (for example C(firewall_ports), C(ca_chain_missing)).
+          type: dict
   sample:
     - rank: 1
       category: clock_skew
@@ -171,7 +174,7 @@ findings:
       phase: IKE_AUTH
       summary: "cl1's clock reads 2026-11-25T22:54:01Z, before the certificate's validity starts ..."
       evidence: [{host: cl1, source: charon-file, line: "... subject certificate invalid (valid from ...)"}]
-      remediation: {role: time_sync, auto_remediable: true}
+      remediation: {role: time_sync, auto_remediable: true, vars: {}}
 hosts:
   description: Per host, C(status) (ok, partial, no_daemon, missing, unreachable) and C(reason).
   returned: always

@@ -1027,9 +1027,21 @@ def _rank(findings, states):
     return out
 
 
+def _render_vars(v, values):
+    if isinstance(v, str):
+        return render(v, values) if '{' in v else v
+    if isinstance(v, list):
+        return [_render_vars(x, values) for x in v]
+    if isinstance(v, dict):
+        return dict((k, _render_vars(x, values)) for k, x in v.items())
+    return v
+
+
 def _remediation(f):
+    """role and auto_remediable (the contract) plus the role variables the fix needs."""
     rem = (f.rule.get('remediation_by_category') or {}).get(f.category) or f.rule['remediation']
-    return {'role': rem.get('role') or None, 'auto_remediable': bool(rem.get('auto_remediable'))}
+    return {'role': rem.get('role') or None, 'auto_remediable': bool(rem.get('auto_remediable')),
+            'vars': _render_vars(rem.get('vars') or {}, f.values)}
 
 
 def _summary(f):
