@@ -453,3 +453,18 @@ def test_incomplete_chain_of_a_peer_certificate_in_the_store_is_not_a_fault():
 def test_host_without_an_ike_daemon_is_not_a_fault():
     facts = {"status": "no_daemon", "daemon": {"name": "none", "running": False}}
     assert engine.classify({"ntp": engine.HostInput("ntp", facts=facts)}, now=NOW)["findings"] == []
+
+
+def test_ends_joined_by_ike_spis_from_sa_facts():
+    """Two ends with no address or identity in common (NAT both ways, no IDs in the facts), three
+    hosts in the run: the IKE SPIs of the SA they share link them."""
+    sa = {"name": "x", "state": "ESTABLISHED", "initiator_spi": "a1b2c3d4e5f60708", "responder_spi": "1122334455667788"}
+    a = engine.HostInput("gwa", parse_lines([P + "traffic selectors 10.1.0.0/24 === 10.9.0.0/24 unacceptable"], year=2026),
+                         facts={"sas": {"status": "ok", "ike": [sa]}})
+    b = engine.HostInput("clb", parse_lines([P + "received TS_UNACCEPTABLE notify, no CHILD_SA built"], year=2026),
+                         facts={"sas": {"status": "ok", "ike": [dict(sa, name="y")]}})
+    c = engine.HostInput("clc", parse_lines([P + "received TS_UNACCEPTABLE notify, no CHILD_SA built"], year=2026))
+    rep = engine.classify({"gwa": a, "clb": b, "clc": c}, now=NOW)
+    ts = [f for f in rep["findings"] if f["rule"] == "IKE-TS-001"][0]
+    assert "clb" in ts["hosts"] and "IKE-TS-002 (clb)" in ts["summary"] and "clc" not in ts["hosts"]
+    assert any(f["rule"] == "IKE-TS-002" and f["hosts"][0] == "clc" for f in rep["findings"])

@@ -188,6 +188,7 @@ class _HostState(object):
         self.weak_links = set()
         self.sa_peers = {}
         self.addr_ids = {}
+        self.spis = set()
         self.all_states = {}
         self.index = ({}, {})
         self.offset = None
@@ -252,6 +253,7 @@ def _match_events(state, events, sigs, ruleset, owners_by_sig):
             done.append((owner.is_context, owner.id, groups))
 
 
+_RE_STATUS_SPIS = re.compile(r'IKEv[12] SPIs: ([0-9a-fA-F]+)_i\*? ([0-9a-fA-F]+)_r')
 _RE_PKT_SELF = re.compile(r'^(?:sending|received) packet: from (\S+?)\[\d+\] to (\S+?)\[\d+\]')
 _RE_PLUTO_IF = re.compile(r'^adding (?:UDP )?interface \S+ ([0-9a-fA-F.:]+?):\d+')
 
@@ -261,6 +263,10 @@ def _collect_addresses(state):
     sa_peers = state.sa_peers
     for ev in state.input.events:
         msg = ev.get('msg') or ''
+        if 'SPIs: ' in msg and ev.get('source') == 'charon-status':
+            m = _RE_STATUS_SPIS.search(msg)
+            if m:
+                state.spis.update((m.group(1).lower(), m.group(2).lower()))
         if msg[:8] in ('sending ', 'received') and ' packet: from ' in msg:
             m = _RE_PKT_SELF.match(msg)
             if m:
@@ -340,6 +346,10 @@ def _collect_addresses(state):
     sas = facts.get('sas') if isinstance(facts.get('sas'), dict) else {}
     for sa in sas.get('ike') or ():
         if isinstance(sa, dict):
+            for k in ('initiator_spi', 'responder_spi'):
+                v = sa.get(k)
+                if isinstance(v, str) and v.strip('0'):
+                    state.spis.add(v.lower().lstrip('0x') if v.lower().startswith('0x') else v.lower())
             if sa.get('local_host'):
                 state.self_addrs.add(sa['local_host'])
             if sa.get('remote_host'):
@@ -365,8 +375,14 @@ def _correlate(states):
             by_addr.setdefault(a, set()).add(name)
         for i in st.self_ids:
             by_id.setdefault(i, set()).add(name)
+    by_spi = {}
+    for name, st in states.items():
+        for spi in st.spis:
+            by_spi.setdefault(spi, set()).add(name)
     for name, st in states.items():
         others = set()
+        for spi in st.spis:  # the same IKE SA seen from both ends
+            others.update(by_spi.get(spi, ()))
         for a in st.peer_addrs:
             others.update(by_addr.get(a, ()))
         for i in st.peer_ids:
