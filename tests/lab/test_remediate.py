@@ -1,0 +1,178 @@
+"""playbooks/remediate.yml and vpnops.ikev2.ca_chain on the lab: cert_chain_incomplete end to end,
+the approval policy, and the rollback of a fix whose verification fails.
+
+Every test applies its scenario to the whole lab (the `lab` fixture holds the lab lock for the session)
+and puts the lab back to healthy afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from lab import runtime
+from lab import scenario as lab_scenario
+
+ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
+HOSTS = "gateways:clients"
+# Files a fix could touch on any host: trust stores, IKE config, NSS database, firewall, NTP.
+SNAPSHOT = ("find /etc/swanctl /etc/ipsec.d /etc/ipsec.conf /etc/ipsec.secrets /var/lib/ipsec/nss /etc/nftables.conf "
+            "/etc/chrony /etc/strongswan.conf -type f 2>/dev/null | sort | xargs -r sha256sum")
+
+
+def playbook(name, *args, timeout=900):
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join("playbooks", name)] + list(args), cwd=runtime.REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    # The YAML callback folds long messages: one space between words makes them greppable.
+    out = proc.stdout + proc.stderr
+    return proc.returncode, out + "\n--- flat ---\n" + " ".join(out.split())
+
+
+def diagnose(report_dir, since=None):
+    extra = ["-e", "ikev2_diagnose_since=%d" % since] if since else []
+    rc, out = playbook("diagnose.yml", "-e", "ikev2_diagnose_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
+                       *extra)
+    assert rc == 0, out[-4000:]
+    with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def remediate(report_dir, audit_log, *extra):
+    return playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
+                    "-e", "ikev2_audit_log=%s" % audit_log, *extra)
+
+
+def recap(out):
+    """host -> {ok, changed, failed, ...} from the PLAY RECAP."""
+    out = out.split("\n--- flat ---\n")[0]
+    out = out[out.rindex("PLAY RECAP"):]
+    return dict((m.group(1), dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))))
+                for m in re.finditer(r"^(\S+)\s+:\s+(.*)$", out, re.M))
+
+
+def keys(report):
+    return set((f["category"], f["hosts"][0]) for f in report["findings"])
+
+
+def snapshot(lab):
+    hosts = [h for h in lab.topo.hosts if lab.topo.hosts[h].role in ("gateway", "client")]
+    return dict((h, lab.sh(h, SNAPSHOT, check=False)) for h in hosts)
+
+
+def audit_records(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def carries_traffic(lab, client):
+    gw = lab.topo.hosts[lab.topo.hosts[client].gateway]
+    before = lab.child_bytes(client)
+    out = lab.sh(client, "ping -c 3 -i 0.2 -W 2 %s" % gw.protected_addr, check=False)
+    after = lab.child_bytes(client)
+    return " 0% packet loss" in out and after[0] > before[0] and after[1] > before[1]
+
+
+@pytest.fixture(scope="module")
+def baseline(lab, tmp_path_factory):
+    """The healthy lab's own findings (the lab has known noise, e.g. the libreswan pair)."""
+    lab.apply(None)
+    return keys(diagnose(str(tmp_path_factory.mktemp("baseline"))))
+
+
+@pytest.fixture
+def chain_incomplete(lab):
+    scen = lab_scenario.load("cert_chain_incomplete", lab.topo)
+    states = lab.apply(scen)
+    assert not states["cl1"]["up"] and not states["cl5"]["up"]
+    yield scen
+    lab.apply(None)
+
+
+def test_cert_chain_incomplete_is_fixed_end_to_end(lab, baseline, chain_incomplete, tmp_path):
+    report_dir = str(tmp_path / "before")
+    audit_log = str(tmp_path / "audit.jsonl")
+    before = diagnose(report_dir)
+    assert ("cert_chain_incomplete", "gw1") in keys(before), before["findings"]
+
+    rc, out = remediate(report_dir, audit_log)
+    fixed_at = time.monotonic()
+    assert rc == 0, out[-6000:]
+    assert re.search(r"APPLY \S+@gw1 \[cert_chain_incomplete\]", out), out[-6000:]
+    assert recap(out)["gw1"]["changed"] > 0
+
+    # gw1's trust store has the intermediate CA; its tunnels are back and carry traffic.
+    assert "Intermediate CA" in lab.sh("gw1", "swanctl --list-certs --type x509ca")
+    states = lab.states()
+    assert states["cl1"]["up"] and states["cl5"]["up"]
+    assert carries_traffic(lab, "cl1") and carries_traffic(lab, "cl5")
+
+    # The audit log has the change with its backup and a passed verification.
+    recs = [r for r in audit_records(audit_log) if r["host"] == "gw1" and not r["check_mode"]]
+    assert recs and recs[-1]["role"] == "vpnops.ikev2.ca_chain" and recs[-1]["changed"] is True
+    assert recs[-1]["verification"]["passed"] is True
+    assert recs[-1]["backup"].startswith("/var/backups/vpnops-ikev2/ca_chain/")
+    assert recs[-1]["finding"]["category"] == "cert_chain_incomplete"
+
+    # The playbook's own new diagnosis no longer has the chain finding.
+    tail = out[out.rindex("Print before and after"):]  # in the flat copy
+    assert re.search(r"fixed: .*cert_chain_incomplete@gw1", tail) and "new: none" in tail, tail
+
+    # A fresh diagnosis (logs since the fix) is clean: no chain finding, nothing beyond the healthy
+    # lab's own findings.
+    after = diagnose(str(tmp_path / "after"), since=int(time.monotonic() - fixed_at) + 2)
+    assert not [k for k in keys(after) if k[0] == "cert_chain_incomplete"], after["findings"]
+    assert keys(after) <= baseline, (keys(after) - baseline, after["findings"])
+
+    # A second remediation changes nothing anywhere.
+    rc, out = remediate(str(tmp_path / "after"), audit_log)
+    assert rc == 0, out[-6000:]
+    assert all(r.get("changed", 0) == 0 for r in recap(out).values()), out[-3000:]
+
+
+def test_finding_outside_the_policy_changes_nothing_and_is_planned(lab, chain_incomplete, tmp_path):
+    report_dir = str(tmp_path / "before")
+    audit_log = str(tmp_path / "audit.jsonl")
+    report = diagnose(report_dir)
+    assert ("cert_chain_incomplete", "gw1") in keys(report)
+    files_before = snapshot(lab)
+
+    rc, out = remediate(report_dir, audit_log, "-e", '{"ikev2_auto_remediate": []}')
+    assert rc == 0, out[-6000:]
+    assert re.search(r"PLAN  \S+@gw1 \[cert_chain_incomplete\] vpnops.ikev2.ca_chain on gw1: install", out), out[-6000:]
+    assert "not in the approval policy of gw1" in out
+    assert "APPLY " not in out
+    # The preview ran the role in check mode: it shows the file it would write, and writes nothing.
+    assert "/etc/swanctl/x509ca/ikev2-vpnops-lab-intermediate-ca.pem" in out
+    assert snapshot(lab) == files_before
+    assert all(r["check_mode"] for r in audit_records(audit_log))
+    states = lab.states()
+    assert not states["cl1"]["up"] and not states["cl5"]["up"]
+
+
+def test_failed_verification_rolls_back_byte_for_byte(lab, chain_incomplete, tmp_path):
+    report_dir = str(tmp_path / "before")
+    audit_log = str(tmp_path / "audit.jsonl")
+    diagnose(report_dir)
+    files_before = snapshot(lab)
+    pid_before = lab.sh("gw1", "pidof charon", check=False).strip()
+
+    rc, out = remediate(report_dir, audit_log, "-e", "__ca_chain_test_fail_verification=true")
+    assert rc != 0
+    assert "the trust store was restored from /var/backups/vpnops-ikev2/ca_chain/" in out, out[-6000:]
+    # The canary failed, so the batches after it never ran.
+    assert recap(out)["gw1"]["failed"] == 1
+    assert "ikev2-vpnops-lab-intermediate-ca.pem" not in lab.sh("gw1", "ls /etc/swanctl/x509ca")
+    assert snapshot(lab) == files_before
+    # The daemon kept running, with the old credentials (no intermediate CA loaded).
+    assert lab.sh("gw1", "pidof charon", check=False).strip() == pid_before
+    assert "Intermediate CA" not in lab.sh("gw1", "swanctl --list-certs --type x509ca", check=False)
+    rec = [r for r in audit_records(audit_log) if r["host"] == "gw1"][-1]
+    assert rec["verification"]["passed"] is False and rec["verification"]["rolled_back"] is True
