@@ -107,10 +107,8 @@ def _pairs(report):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "classifier: the healthy lab yields proposal_mismatch cl6/gw3 (PAIR-PROP-001 compares charon's "
-    "'aes256gcm16-prfsha384-ecp384' with pluto's 'aes_gcm_16_256-hmac_sha2_384-dh20' by name, the same "
-    "suite) and resource_limit gw3 (pluto's kernel refusing the CHILD_SA, the lab's documented healthy "
-    "state)"))
+    "classifier: the healthy lab yields resource_limit on gw3 (IKE-RES-004: pluto's kernel refuses the "
+    "CHILD_SA with 'Function not implemented', which is the lab's documented healthy state for libreswan)"))
 def test_healthy_lab_has_no_finding(diagnose_lab, tmp_path):
     _, report = diagnose(diagnose_lab, tmp_path, None)
     assert report["findings"] == [], _pairs(report)
