@@ -468,3 +468,20 @@ def test_ends_joined_by_ike_spis_from_sa_facts():
     ts = [f for f in rep["findings"] if f["rule"] == "IKE-TS-001"][0]
     assert "clb" in ts["hosts"] and "IKE-TS-002 (clb)" in ts["summary"] and "clc" not in ts["hosts"]
     assert any(f["rule"] == "IKE-TS-002" and f["hosts"][0] == "clc" for f in rep["findings"])
+
+
+def test_context_is_scoped_to_the_failing_sa():
+    """A busy client: DPD and NAT on its working SA must not hide another SA that never got an
+    answer, nor turn it into a NAT-T problem."""
+    lines = [
+        "Nov 26 23:00:00 12[IKE] <home|1> initiating IKE_SA home[1] to 192.0.2.1",
+        "Nov 26 23:00:00 09[IKE] <home|1> local host is behind NAT, sending keep alives",
+        "Nov 26 23:00:01 09[IKE] <home|1> IKE_SA home[1] established between 192.168.7.2[cl]...192.0.2.1[gw]",
+        "Nov 26 23:00:31 14[IKE] <home|1> sending DPD request",
+        "Nov 26 23:01:00 12[IKE] <lab|2> initiating IKE_SA lab[2] to 203.0.113.77",
+        "Nov 26 23:01:01 16[IKE] <lab|2> retransmit 1 of request with message ID 0",
+        "Nov 26 23:01:05 16[IKE] <lab|2> giving up after 5 retransmits",
+        "Nov 26 23:01:05 16[IKE] <lab|2> establishing IKE_SA failed, peer not responding",
+    ]
+    f = classify_lines({"cl": lines}, now=NOW)["findings"]
+    assert [(x["category"], x["rule"], x["hosts"]) for x in f] == [("peer_unreachable", "IKE-NET-005", ["203.0.113.77"])]

@@ -189,6 +189,7 @@ class _HostState(object):
         self.sa_peers = {}
         self.addr_ids = {}
         self.spis = set()
+        self.ctx_key_cache = {}
         self.all_states = {}
         self.index = ({}, {})
         self.offset = None
@@ -465,15 +466,55 @@ def _peer_label(state, hits):
     return 'the peer'
 
 
-def _when_ok(when, state, msg):
+def _sa_key(ev):
+    """The SA a line belongs to: charon's unique id; pluto's connection (its serials differ between
+    the IKE SA and its Child SAs); None when the line names none."""
+    if ev.get('daemon') == 'pluto':
+        return ('c', ev.get('ike_name')) if ev.get('ike_name') else None
+    iid = ev.get('ike_id')
+    return ('i', iid) if iid is not None else None
+
+
+def _ctx_keys(state, cid):
+    """{SA key} of the context's lines, and whether some line named no SA (cached per host)."""
+    cache = state.ctx_key_cache
+    hit = cache.get(cid)
+    if hit is None:
+        keys = set()
+        unkeyed = False
+        for h in state.ctx.get(cid, ()):
+            k = _sa_key(h.event)
+            if k is None:
+                unkeyed = True
+            else:
+                keys.add(k)
+        hit = cache[cid] = (keys, unkeyed)
+    return hit
+
+
+def _has_ctx(state, cid, hit):
+    """Is context ``cid`` present for ``hit``: in the same SA when the line names one (a busy host
+    runs DPD on one SA while another fails), anywhere on the host otherwise."""
+    if cid not in state.ctx:
+        return False
+    if hit is None:
+        return True
+    key = _sa_key(hit.event)
+    if key is None:
+        return True
+    keys, unkeyed = _ctx_keys(state, cid)
+    return key in keys or unkeyed
+
+
+def _when_ok(when, state, msg, hit=None):
     for cid in when.get('context', ()):
-        if cid not in state.ctx:
+        if not _has_ctx(state, cid, hit):
             return False
     anyof = when.get('context_any')
-    if anyof and not any(c in state.ctx for c in anyof):
+    if anyof and not any(_has_ctx(state, c, hit) for c in anyof):
         return False
     for cid in when.get('no_context', ()):
-        if cid in state.ctx:
+        if _has_ctx(state, cid, hit):
             return False
     pat = when.get('pattern')
     if pat is not None and not pat.search(msg or ''):
@@ -568,10 +609,10 @@ def _base_values(state, hits):
     return values
 
 
-def _apply_refine(rule, state, msg, cat, conf, kind, blame, phase):
+def _apply_refine(rule, state, msg, cat, conf, kind, blame, phase, hit=None):
     prio = rule['priority']
     for r in rule.refine:
-        if _when_ok(r['when'], state, msg):
+        if _when_ok(r['when'], state, msg, hit):
             cat = r.get('category', cat)
             conf = r.get('confidence', conf)
             kind = r.get('kind', kind)
@@ -634,11 +675,14 @@ def _log_findings(state, ruleset, now):
             continue
         if rule.get('report') is False:
             continue  # documented, informational only (e.g. a road warrior that went away)
-        if not _when_ok(rule.when, state, hits[0].event.get('msg')):
-            continue
+        if rule.when:
+            hits = [h for h in hits if _when_ok(rule.when, state, h.event.get('msg'), h)]
+            if len(hits) < rule.min_count:
+                continue
         msg = hits[0].event.get('msg') or ''
         cat, conf, kind, blame, phase, prio = _apply_refine(
-            rule, state, msg, rule['category'], rule['confidence'], rule['kind'], rule['blame'], rule['phase'])
+            rule, state, msg, rule['category'], rule['confidence'], rule['kind'], rule['blame'], rule['phase'],
+            hits[0])
         values = _base_values(state, hits)
         if rule.get('special') == 'cert_validity':
             cat, conf, blame, why = _cert_validity(state, hits[0], now)
