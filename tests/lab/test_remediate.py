@@ -176,3 +176,18 @@ def test_failed_verification_rolls_back_byte_for_byte(lab, chain_incomplete, tmp
     assert "Intermediate CA" not in lab.sh("gw1", "swanctl --list-certs --type x509ca", check=False)
     rec = [r for r in audit_records(audit_log) if r["host"] == "gw1"][-1]
     assert rec["verification"]["passed"] is False and rec["verification"]["rolled_back"] is True
+
+
+def test_molecule_ca_chain_scenario(lab):
+    """molecule/ca_chain: create (fault), converge, idempotence, verify, destroy (healthy), on the lab.
+
+    Runs under the `lab` fixture, which holds the lab lock for the session.
+    """
+    env = dict(os.environ, PATH=os.path.join(runtime.REPO, ".venv", "bin") + os.pathsep + os.environ.get("PATH", ""),
+               ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    proc = subprocess.run([os.path.join(runtime.REPO, ".venv", "bin", "molecule"), "test", "-s", "ca_chain"],
+                          cwd=runtime.REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    for step in ("create", "converge", "idempotence", "verify", "destroy"):
+        assert re.search(r"ca_chain \S+ %s: Executed: Successful" % step, out), (step, out[-3000:])
