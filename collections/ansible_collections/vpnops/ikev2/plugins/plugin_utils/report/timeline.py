@@ -173,7 +173,7 @@ def host_entries(name, facts, directory):
     events = [e for e in _l(_d(_d(facts).get('logs')).get('events')) if isinstance(e, dict)]
     offset = clock_offset(facts) or 0.0
     peer_of = {}
-    for key, idxs in _sa_groups(events).items():
+    for idxs in _sa_groups(events).values():
         addr = ident = None
         for i in idxs:
             ev = events[i]
@@ -185,7 +185,7 @@ def host_entries(name, facts, directory):
                 ident = m.group('id')
                 addr = addr or m.group('addr')
             m = _RE_EE_CERT.match(msg)
-            if m and ident is None and not msg.startswith('received end entity cert "%s' % name):
+            if m and ident is None:  # the certificate a host receives is its peer's
                 ident = m.group('dn')
         peer = directory.host_of(ident, addr)
         if peer == name:
@@ -193,11 +193,8 @@ def host_entries(name, facts, directory):
         for i in idxs:
             peer_of[i] = (peer, addr)
     out = []
-    run = 0
     for idx, ev in enumerate(events):
         msg = ev.get('msg') if isinstance(ev.get('msg'), str) else ''
-        if _RE_DAEMON_START.match(msg):
-            run += 1
         m = match_message(ev)
         if m is None:
             continue
