@@ -139,3 +139,26 @@ def test_garbage_events_in_facts():
     hi = engine.HostInput("h", events=facts["logs"]["events"], facts=facts)
     rep = engine.classify({"h": hi})
     assert rep["findings"][0]["category"] == "psk_mismatch"
+
+
+def test_big_log_path_agrees_with_the_full_parse(tmp_path, run_cli):
+    """The same lines read whole (small file) and through the prefilter with sampled context (the
+    file repeated past the full-parse threshold) give the same categories."""
+    lab = GATHER_LOGS.parent / "lab"
+    parts = [(GATHER_LOGS / "cl-charon.log").read_bytes()]
+    for name in ("psk_mismatch/gw1.log", "udp4500_blocked/cl3.log", "clock_skew/cl1.log"):
+        if (lab / name).exists():
+            parts.append((lab / name).read_bytes())
+    block = b"".join(p if p.endswith(b"\n") else p + b"\n" for p in parts)
+    small = tmp_path / "h.log"
+    small.write_bytes(block)
+    big = tmp_path / "big" / "h.log"
+    big.parent.mkdir()
+    big.write_bytes(block * (5 * 1024 * 1024 // len(block) + 1))
+    cats = []
+    for p in (small, big):
+        res = run_cli("classify", "--log", str(p), "--format", "json", "--year", "2026")
+        assert res.rc == 1, res.err
+        cats.append(sorted(set(f["category"] for f in res.json()["findings"])))
+    assert cats[0] == cats[1]
+    assert "signature lines only" in run_cli("classify", "--log", str(big), "--format", "json").json()["hosts"]["h"]["reason"]

@@ -102,6 +102,7 @@ def cmd_classify(args, out):
             h = host(hname)
             h.events.extend(evs)
             h.sigs.extend(sgs)
+            h.sampled = h.sampled or src.sampled
             size = ('%d lines' % src.lines) if src.lines is not None else ('%.1f MB, signature lines only' % (src.bytes_read / 1e6))
             h._notes.append('%s: %s, %s' % ('stdin' if path == '-' else os.path.basename(path), src.fmt, size))
             if src.fmt == 'unknown' and not evs:

@@ -32,6 +32,8 @@ class HostInput(object):
         # optional, aligned with events: the prefilter's signature ids already found in each line
         # (a set), or None where unknown; saves scanning the same text twice
         self.sigs = sigs
+        # context lines were sampled (big logs): context is judged per host, not per SA
+        self.sampled = False
         self.facts = facts if isinstance(facts, dict) else None
         self.status = status
         self.reason = reason
@@ -497,7 +499,7 @@ def _has_ctx(state, cid, hit):
     runs DPD on one SA while another fails), anywhere on the host otherwise."""
     if cid not in state.ctx:
         return False
-    if hit is None:
+    if hit is None or state.input.sampled:
         return True
     key = _sa_key(hit.event)
     if key is None:

@@ -100,6 +100,7 @@ class LogInput(object):
         self.host = host
         self.events = []
         self.sigs = None      # aligned with events when the prefilter already ran on the lines
+        self.sampled = False  # context lines sampled per block (big logs)
         self.fmt = None
         self.bytes_read = 0
         self.lines = None     # counted only when the whole file is parsed
@@ -158,6 +159,7 @@ def _read_log(path, prefilter, host, year, tz, full):
         pending = head
         events = src.events
         src.sigs = []
+        src.sampled = True
         nread = len(head)
         while True:
             chunk = _read(f, CHUNK, path)
