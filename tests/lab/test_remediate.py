@@ -191,3 +191,46 @@ def test_molecule_ca_chain_scenario(lab):
     assert proc.returncode == 0, out[-6000:]
     for step in ("create", "converge", "idempotence", "verify", "destroy"):
         assert re.search(r"ca_chain \S+ %s: Executed: Successful" % step, out), (step, out[-3000:])
+
+
+def test_ca_chain_libreswan_nss(lab, tmp_path):
+    """libreswan: the intermediate goes into pluto's NSS database; check mode changes nothing, a real
+    run adds it with trust CT,, and pluto keeps running, a second run changes nothing."""
+    scen = lab_scenario.validate({"description": "gw3 without the intermediate CA",
+                                  "faults": [{"fault": "remove_ca", "host": "gw3", "ca": "intermediate"}],
+                                  "expected": [{"category": "cert_chain_incomplete", "host": "gw3"}]},
+                                 "inline", lab.topo)
+    play = tmp_path / "play.yml"
+    play.write_text("- name: ca_chain on gw3\n  hosts: gw3\n  gather_facts: false\n  tasks:\n"
+                    "    - name: Run the role\n      ansible.builtin.include_role:\n        name: vpnops.ikev2.ca_chain\n")
+    audit_log = str(tmp_path / "audit.jsonl")
+    nss = "certutil -L -d sql:/var/lib/ipsec/nss"
+    try:
+        lab.apply(scen)
+        # The PKCS#12 import also brought the intermediate, untrusted: take it out too.
+        lab.sh("gw3", nss + " | grep -q 'Intermediate CA' && certutil -D -d sql:/var/lib/ipsec/nss "
+                      "-n 'vpnops lab Intermediate CA - vpnops lab' || true")
+        before = lab.sh("gw3", nss)
+        assert "Intermediate" not in before
+
+        def run(*extra):
+            proc = subprocess.run([ANSIBLE_PLAYBOOK, str(play), "-e", "ikev2_audit_log=%s" % audit_log,
+                                   "-e", "ca_chain_verify_child=false"] + list(extra), cwd=runtime.REPO,
+                                  capture_output=True, text=True, timeout=600, check=False)
+            return proc.returncode, proc.stdout + proc.stderr
+
+        rc, out = run("--check", "--diff")
+        assert rc == 0, out[-4000:]
+        assert "Would add to sql:/var/lib/ipsec/nss: ikev2-vpnops-lab-intermediate-ca" in out
+        assert lab.sh("gw3", nss) == before
+
+        rc, out = run()
+        assert rc == 0, out[-4000:]
+        assert re.search(r"ikev2-vpnops-lab-intermediate-ca\s+CT,,", lab.sh("gw3", nss))
+        assert lab.sh("gw3", "pidof pluto", check=False).strip()
+
+        rc, out = run()
+        assert rc == 0, out[-4000:]
+        assert recap(out)["gw3"]["changed"] == 0
+    finally:
+        lab.apply(None)
