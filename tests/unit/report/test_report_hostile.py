@@ -51,7 +51,9 @@ def _case(t):
     return report, facts
 
 
-BASELINE = _markup(build_report(*_case("plain"))["report.html"])
+# The page's own markup for a tunnel that works and for one that failed (its timeline opens).
+_OK, _FAILED = (_markup(build_report(*_case(t))["report.html"]) for t in ("plain", "AUTH_FAILED"))
+BASELINE = (_OK[0] | _FAILED[0], _OK[1] | _FAILED[1])
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import COLLECTIONS
+from _triage_helpers import COLLECTIONS
 
 from ansible_collections.vpnops.ikev2.plugins.action.classify import host_inputs
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.engine import classify

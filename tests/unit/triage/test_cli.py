@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import COLLECTIONS, GATHER_LOGS, REPO
+from _triage_helpers import COLLECTIONS, GATHER_LOGS, REPO
 
 FAIL = "Nov 26 23:00:15 09[IKE] <rw|3> tried 1 shared key for 'gw' - 'cl', but MAC mismatched\n"
 HEALTHY = ("Nov 26 23:00:15 09[IKE] <home|2> IKE_SA home[2] established between 192.0.2.2[cl]...192.0.2.1[gw]\n"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import CATEGORY_MAP, FIXTURES, classify_case, peer_cases
+from _triage_helpers import CATEGORY_MAP, FIXTURES, classify_case, peer_cases
 
 
 CASES = peer_cases()

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from conftest import GATHER_LOGS, classify_lines
+from _triage_helpers import GATHER_LOGS, classify_lines
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import parse_lines
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage import engine

@@ -8,7 +8,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import GATHER_LOGS, peer_cases
+from _triage_helpers import GATHER_LOGS, peer_cases
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import EVENT_KEYS, detect_format, parse_line, parse_lines
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage import engine

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import GATHER_LOGS
+from _triage_helpers import GATHER_LOGS
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils import logs
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import (

@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.acknowledge import AcknowledgementError, acknowledge
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.engine import HostInput, classify
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.rules import RuleError
 
@@ -21,6 +22,7 @@ ARGUMENT_SPEC = {
     'facts': {'type': 'dict'},
     'rules': {'type': 'list', 'elements': 'path'},
     'fail_on_findings': {'type': 'bool', 'default': False},
+    'acknowledged': {'type': 'list', 'elements': 'dict'},
 }
 
 
@@ -100,6 +102,20 @@ class ActionModule(ActionBase):
             report = classify(inputs, ruleset=ruleset, prefilter=prefilter)
         except RuleError as e:
             raise AnsibleActionFail('vpnops.ikev2.classify: bad rule file: %s' % e)
+        acks = args.get('acknowledged')
+        if acks is None and args.get('facts') is not None:
+            acks = []
+        elif acks is None:
+            # Each host's own inventory variable, its host implied.
+            acks = []
+            for name in names:
+                hv = hostvars.get(name) if hostvars is not None else None
+                for ack in ((hv.get('ikev2_acknowledged') if hv is not None else None) or ()):
+                    acks.append(dict(ack, host=name) if hasattr(ack, 'get') and 'host' not in ack else ack)
+        try:
+            acknowledge(report, acks)
+        except AcknowledgementError as e:
+            raise AnsibleActionFail('vpnops.ikev2.classify: %s' % e)
         result.update(report)
         result['changed'] = False
         if args.get('fail_on_findings') and report['findings']:

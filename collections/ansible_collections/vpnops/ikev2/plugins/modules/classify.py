@@ -57,6 +57,16 @@ options:
       - Fail the task when at least one finding is returned.
     type: bool
     default: false
+  acknowledged:
+    description:
+      - Findings an operator has accepted, each with C(rule) (a rule id) or C(category), the
+        C(host) it applies to, and a C(reason).
+      - A finding whose every host is covered leaves RV(findings) for RV(acknowledged), keeping
+        its evidence and gaining the reason.
+      - Defaults to each host's C(ikev2_acknowledged) inventory variable (a list of such entries;
+        C(host) may be left out there); with O(facts), to none.
+    type: list
+    elements: dict
 attributes:
   check_mode:
     support: full
@@ -175,6 +185,15 @@ findings:
       summary: "cl1's clock reads 2026-11-25T22:54:01Z, before the certificate's validity starts ..."
       evidence: [{host: cl1, source: charon-file, line: "... subject certificate invalid (valid from ...)"}]
       remediation: {role: time_sync, auto_remediable: true, vars: {}}
+acknowledged:
+  description:
+    - Findings covered by O(acknowledged), in the same shape as RV(findings) without C(rank), plus
+      C(acknowledged), the reason given.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {category: resource_limit, rule: IKE-RES-004, hosts: [gw3], acknowledged: "test kernel without XFRM"}
 hosts:
   description: Per host, C(status) (ok, partial, no_daemon, missing, unreachable) and C(reason).
   returned: always

@@ -9,6 +9,7 @@ from ansible_collections.vpnops.ikev2.plugins.plugin_utils.report.html_page impo
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.report import to_json, to_markdown
 
 CONTRACT_KEYS = ('schema', 'findings', 'hosts')
+OPTIONAL_KEYS = ('acknowledged',)      # findings an operator accepted (vpnops.ikev2.classify)
 FORMATS = {'json': 'report.json', 'md': 'report.md', 'html': 'report.html'}
 
 
@@ -16,7 +17,7 @@ def contract(result):
     """The classification's JSON contract out of a registered ``vpnops.ikev2.classify`` result.
 
     Ansible adds ``changed``, ``failed`` and the like to a registered result; the report keeps
-    exactly ``schema``, ``findings`` and ``hosts``.
+    exactly ``schema``, ``findings`` and ``hosts``, and ``acknowledged`` when there is any.
 
     >>> contract({'changed': False, 'schema': 1, 'findings': [], 'hosts': {}})
     {'schema': 1, 'findings': [], 'hosts': {}}
@@ -28,7 +29,11 @@ def contract(result):
         raise ValueError('the classification lacks %s (register the vpnops.ikev2.classify task)' % ', '.join(missing))
     if not isinstance(result['findings'], list) or not isinstance(result['hosts'], dict):
         raise ValueError('the classification has findings that are not a list or hosts that are not a mapping')
-    return dict((k, result[k]) for k in CONTRACT_KEYS)
+    out = dict((k, result[k]) for k in CONTRACT_KEYS)
+    for key in OPTIONAL_KEYS:
+        if result.get(key):
+            out[key] = result[key]
+    return out
 
 
 def _oneline(text, width):

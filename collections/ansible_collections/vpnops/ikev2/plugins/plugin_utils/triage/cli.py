@@ -39,6 +39,8 @@ def _parser():
     c.add_argument('--facts', action='append', default=[], metavar='FILE',
                    help='ike_facts output as JSON (bare ikev2 dict or {"ansible_facts": {"ikev2": ...}})')
     c.add_argument('--format', choices=('json', 'md', 'text'), default='text')
+    c.add_argument('--acknowledge', action='append', default=[], metavar='RULE@HOST=REASON',
+                   help='a finding accepted on a host (rule id or category), moved out of the findings')
     c.add_argument('--year', type=int, help='year of year-less log stamps (default: inferred)')
     c.add_argument('--tz', help='time zone of local log stamps (default UTC), e.g. +01:00 or Europe/Berlin')
     c.add_argument('--rules', action='append', help='rule file or directory (default: the collection rule set)')
@@ -65,8 +67,18 @@ def _load(paths):
     return engine.default_ruleset(), engine.default_prefilter()
 
 
+def _ack_arg(text):
+    """RULE@HOST=REASON (RULE may be a category) as an acknowledgement."""
+    what, sep, reason = text.partition('=')
+    key, at, host = what.partition('@')
+    if not sep or not at or not key or not host or not reason.strip():
+        raise UsageError('--acknowledge %s: expected RULE@HOST=REASON (RULE a rule id or a category)' % text)
+    return {'rule' if '-' in key else 'category': key, 'host': host, 'reason': reason}
+
+
 def cmd_classify(args, out):
     from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage import inputs as inp
+    from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.acknowledge import acknowledge
     from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.engine import HostInput, classify
     from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.report import RENDERERS
 
@@ -124,6 +136,7 @@ def cmd_classify(args, out):
     for h in hosts.values():
         h.reason = '; '.join(h._notes) or None
     report = classify(hosts, ruleset=ruleset, prefilter=prefilter)
+    acknowledge(report, [_ack_arg(a) for a in args.acknowledge])
     out.write(RENDERERS[args.format](report))
     out.write('\n')
     return EXIT_FAULTS if report['findings'] else EXIT_OK

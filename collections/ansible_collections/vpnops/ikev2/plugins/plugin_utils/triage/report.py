@@ -40,6 +40,14 @@ def to_markdown(report):
                 line = _md_escape(e['line']).replace('`', "'")
                 lines.append('| %s | %s | `%s` |' % (_md_escape(e['host']), _md_escape(e['source']), line))
             lines.append('')
+    acked = report.get('acknowledged') or []
+    if acked:
+        lines.append('## Acknowledged')
+        lines.append('')
+        for f in acked:
+            lines.append('- %s (`%s`) on %s: %s' % (f['category'], f['rule'], _md_escape(', '.join(f['hosts'])),
+                                                 _md_escape(f['acknowledged'])))
+        lines.append('')
     hosts = report.get('hosts') or {}
     if hosts:
         lines.append('## Hosts')
@@ -68,6 +76,8 @@ def to_text(report):
         rem = f.get('remediation') or {}
         if rem.get('role'):
             out.append('   fix: role %s%s' % (rem['role'], ', auto-remediable' if rem.get('auto_remediable') else ''))
+    for f in report.get('acknowledged') or ():
+        out.append('acknowledged: %s %s hosts=%s (%s)' % (f['category'], f['rule'], ','.join(f['hosts']), f['acknowledged']))
     for name in sorted(report.get('hosts') or {}):
         h = report['hosts'][name]
         if h.get('status') not in ('ok', None) or h.get('reason'):
