@@ -485,3 +485,17 @@ def test_context_is_scoped_to_the_failing_sa():
     ]
     f = classify_lines({"cl": lines}, now=NOW)["findings"]
     assert [(x["category"], x["rule"], x["hosts"]) for x in f] == [("peer_unreachable", "IKE-NET-005", ["203.0.113.77"])]
+
+
+def test_installed_but_unconfigured_daemon_is_not_an_ike_endpoint():
+    """strongSwan installed on an NTP server or a NAT router, not running, no connection: its closed
+    IKE ports and stopped daemon are no fault. The same host with a connection written is one."""
+    facts = {"status": "no_daemon", "reason": "strongswan is installed but its daemon is not running",
+             "daemon": {"name": "strongswan", "running": False},
+             "conns": {"status": "ok", "conns": []},
+             "firewall": {"status": "ok", "provider": "nftables",
+                          "verdicts": {"udp500": "drop", "udp4500": "drop", "esp": "drop"}, "why": {}}}
+    assert engine.classify({"infra": engine.HostInput("infra", facts=facts)}, now=NOW)["findings"] == []
+    facts["conns"]["conns"] = [{"name": "rw", "loaded": False, "written": True, "remote_addrs": ["%any"]}]
+    cats = [f["category"] for f in engine.classify({"gw9": engine.HostInput("gw9", facts=facts)}, now=NOW)["findings"]]
+    assert "udp4500_blocked" in cats or "peer_unreachable" in cats, cats

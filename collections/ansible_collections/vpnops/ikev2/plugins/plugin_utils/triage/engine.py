@@ -753,10 +753,19 @@ def _make_finding(rule, state, cat, conf, kind, blame, phase, hits, values, evid
     return f
 
 
+def _is_ike_endpoint(facts):
+    """A host with no IKE daemon running and no connection configured (written or loaded) is not
+    an IKE endpoint: strongSwan installed on a router or an NTP server is not a fault there."""
+    if facts.get('status') != 'no_daemon':
+        return True
+    conns = facts.get('conns')
+    return bool(conns.get('conns')) if isinstance(conns, dict) else False
+
+
 def _fact_findings(state, ruleset, now):
     out = []
     facts = state.input.facts
-    if not facts:
+    if not facts or not _is_ike_endpoint(facts):
         return out
     for rule in ruleset.fact_rules:
         conds = rule['facts']
