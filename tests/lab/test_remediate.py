@@ -234,3 +234,32 @@ def test_ca_chain_libreswan_nss(lab, tmp_path):
         assert recap(out)["gw3"]["changed"] == 0
     finally:
         lab.apply(None)
+
+
+def test_fresh_diagnosis_and_approval_by_id(lab, chain_incomplete, tmp_path):
+    """No saved report: remediate diagnoses afresh; with an empty policy, only the finding approved by
+    id on the command line is applied (on gw1), the others stay planned."""
+    audit_log = str(tmp_path / "audit.jsonl")
+    cl_files = dict((h, lab.sh(h, SNAPSHOT, check=False)) for h in ("cl1", "cl5"))
+    rc, out = playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_audit_log=%s" % audit_log,
+                       "-e", '{"ikev2_auto_remediate": [], "ikev2_approve": ["IKE-CHAIN-001@gw1"]}')
+    assert rc == 0, out[-6000:]
+    assert "No saved diagnosis: diagnosing afresh" in out
+    assert "APPLY IKE-CHAIN-001@gw1 [cert_chain_incomplete]" in out and "approved by command line" in out
+    assert re.search(r"PLAN  HOST-CHAIN-001@cl1 \[cert_chain_incomplete\]", out) or "HOST-CHAIN-001@cl1" not in out
+    assert "Intermediate CA" in lab.sh("gw1", "swanctl --list-certs --type x509ca")
+    # The clients' files are untouched (their findings were not approved).
+    assert dict((h, lab.sh(h, SNAPSHOT, check=False)) for h in ("cl1", "cl5")) == cl_files
+    applied = [r for r in audit_records(audit_log) if not r["check_mode"]]
+    assert [r["host"] for r in applied] == ["gw1"]
+
+
+def test_approving_an_id_not_in_the_fresh_report_fails_before_any_change(lab, chain_incomplete, tmp_path):
+    files_before = snapshot(lab)
+    rc, out = playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS,
+                       "-e", "ikev2_audit_log=%s" % (tmp_path / "audit.jsonl"),
+                       "-e", '{"ikev2_approve": ["HOST-FW-4500@gw9"]}')
+    assert rc != 0
+    assert "ikev2_approve names finding id not in the report: HOST-FW-4500@gw9" in out
+    assert "Apply the approved fixes" not in out
+    assert snapshot(lab) == files_before
