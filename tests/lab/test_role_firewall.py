@@ -62,7 +62,7 @@ class Runner:
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
         proc = subprocess.run(cmd, cwd=runtime.REPO, capture_output=True, text=True, timeout=300, env=env, check=False)
         out = proc.stdout + proc.stderr
-        m = re.search(rf"^{GW}\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
+        m = re.search(rf"^{extra_vars['target']}\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
         assert m, out
         return {"rc": proc.returncode, "out": out, "changed": int(m.group(2)), "failed": int(m.group(4))}
 
@@ -180,3 +180,45 @@ def test_a_change_whose_verification_fails_is_rolled_back(fault):
     record = run.records()[-1]
     assert record["verification"]["ok"] is False and record["verification"]["rolled_back"] is True
     assert hashlib.sha256(fault["original"].encode()).hexdigest() == fault["sha"]
+
+
+def test_two_firewalls_filtering_input_is_refused_until_one_is_named(fault):
+    lab, run = fault["lab"], fault["run"]
+    _put_fault_back(fault)
+    # iptables (nft backend) with an INPUT rule beside /etc/nftables.conf's input chain.
+    lab.sh(GW, "iptables -A INPUT -p tcp --dport 9 -j ACCEPT")
+    try:
+        res = run()
+        assert res["rc"] != 0, res["out"]
+        assert "cannot tell which firewall to change: nftables and iptables" in res["out"]
+        assert _sha(lab) == fault["sha"]
+        res = run(firewall_provider="nftables", firewall_revert_timeout=60)
+        assert res["rc"] == 0 and res["changed"] >= 1, res["out"]
+    finally:
+        lab.sh(GW, "iptables -D INPUT -p tcp --dport 9 -j ACCEPT", check=False)
+
+
+@pytest.fixture(scope="module")
+def esp_fault(fault):
+    """esp_blocked (gw1 does not admit ESP), after the udp4500 cases."""
+    lab = fault["lab"]
+    lab.apply(scenarios.load("esp_blocked", lab.topo))
+    lab.sh("gw1", f"rm -rf /var/lib/vpnops-ikev2/firewall {CONF}.*~")
+    return {"lab": lab, "sha": _sha(lab, "gw1")}
+
+
+def test_esp_blocked_is_opened_and_the_clients_stay_up(esp_fault, fault):
+    lab, run = esp_fault["lab"], fault["run"]
+    clients = lab.topo.clients_of("gw1")
+    res = run(target="gw1", check=True)
+    assert res["rc"] == 0 and res["changed"] >= 1, res["out"]
+    assert _sha(lab, "gw1") == esp_fault["sha"]
+    peers = [{"host": c.name, "child": "gw1-net", "remote_id": c.fqdn} for c in clients]
+    res = run(target="gw1", firewall_revert_timeout=60, firewall_verify_peers=peers)
+    assert res["rc"] == 0 and res["changed"] >= 1, res["out"]
+    assert 'meta l4proto esp accept comment "vpnops.ikev2.firewall esp"' in _live(lab, "gw1")
+    states = lab.states()
+    assert all(states[c.name]["up"] for c in clients)
+    assert run.records()[-1]["finding"]["dropped"] == ["esp"]
+    res = run(target="gw1")
+    assert res["rc"] == 0 and res["changed"] == 0, res["out"]
