@@ -185,7 +185,7 @@ def test_policy_is_per_host():
 
 def test_every_finding_is_in_the_plan_with_a_change():
     plan = approval.make_plan(REPORT, policies([]), [], roles=ROLES, inventory=HOSTS)
-    assert [i["id"] for i in plan["items"]] == plan["ids"]
+    assert list(dict.fromkeys(i["id"] for i in plan["items"])) == plan["ids"]
     assert not any(i["apply"] for i in plan["items"])
     items = items_by_id(plan)
     assert "missing C=CH, CN=Intermediate CA" in items["HOST-CHAIN-001@cl1"]["summary"]
@@ -220,3 +220,11 @@ def test_installed_roles_reads_the_collection(tmp_path):
     (tmp_path / "b").mkdir()
     assert approval.installed_roles(str(tmp_path)) == {"a"}
     assert approval.installed_roles(str(tmp_path / "missing")) == set()
+
+
+def test_proposals_fix_both_ends():
+    roles = ROLES | {"proposals"}
+    plan = approval.make_plan(REPORT, policies(["proposal_mismatch"]), [], roles=roles, inventory=HOSTS)
+    items = [i for i in plan["items"] if i["id"] == "PAIR-PROP-001@cl6"]
+    assert [(i["host"], i["apply"]) for i in items] == [("cl6", True), ("gw3", True)]
+    assert plan["apply_hosts"] == ["cl6", "gw3"]

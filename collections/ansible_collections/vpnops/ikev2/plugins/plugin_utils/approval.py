@@ -49,6 +49,10 @@ CHANGE_TEMPLATES = {
 }
 
 
+# Fix roles that change both ends of a tunnel: one item per host of the finding, not only the first.
+BOTH_ENDS = frozenset(['proposals'])
+
+
 class ApprovalError(ValueError):
     """Bad remediation input (report, policy, approvals); the message says what and where."""
 
@@ -217,6 +221,9 @@ def make_plan(report, policies, approve, roles=None, inventory=None):
     report here); ``roles``: short names of the fix roles available (default: the collection's);
     ``inventory``: host names that can be changed (default: every host of ``policies``).
 
+    A finding gives one item for its faulty host (the first of ``hosts``), or, for the roles in
+    BOTH_ENDS, one item per host of the finding.
+
     Returns ``{'items': [...], 'apply_hosts': [...], 'plan_hosts': [...], 'ids': [...]}``; each item
     has id, rank, category, rule, host, hosts, role, role_available, vars, auto_remediable,
     approved_by, apply, reason, change, summary and the finding itself (with its id).
@@ -232,39 +239,12 @@ def make_plan(report, policies, approve, roles=None, inventory=None):
     inventory = set(policies) if inventory is None else set(inventory)
     items = []
     for fid, f in zip(ids, findings):
-        host = f['hosts'][0]
         rem = f['remediation']
         role = _role_fqcn(rem.get('role'))
         short = role.rsplit('.', 1)[-1] if role else None
-        rvars = dict(rem.get('vars') or {})
-        available = bool(role) and (not role.startswith(COLLECTION + '.') or short in roles)
-        if fid in approve:
-            approved_by = 'command line (ikev2_approve)'
-        elif f['category'] in (policies.get(host) or ()):
-            approved_by = 'policy (ikev2_auto_remediate on %s)' % host
-        else:
-            approved_by = None
-        if not role:
-            reason = 'no fix role exists for rule %s' % f['rule']
-        elif not rem['auto_remediable']:
-            reason = 'rule %s marks it as not auto-remediable; fix it by hand' % f['rule']
-        elif not available:
-            reason = 'the fix role %s is not in this collection yet' % role
-        elif host not in inventory:
-            reason = '%s is not a host of the inventory (or is outside --limit)' % host
-        elif approved_by is None:
-            reason = ('category %s is not in the approval policy of %s and %s is not approved by id '
-                      '(-e \'{"ikev2_approve": ["%s"]}\')' % (f['category'], host, fid, fid))
-        else:
-            reason = None
-        items.append({
-            'id': fid, 'rank': f.get('rank'), 'category': f['category'], 'rule': f['rule'], 'host': host,
-            'hosts': list(f['hosts']), 'role': role, 'role_available': available, 'vars': rvars,
-            'auto_remediable': rem['auto_remediable'], 'approved_by': approved_by,
-            'apply': reason is None, 'reason': reason,
-            'change': describe_change(role, host, f, rvars),
-            'summary': f.get('summary'), 'finding': dict(f, id=fid),
-        })
+        ends = list(f['hosts']) if short in BOTH_ENDS else f['hosts'][:1]
+        for host in ends:
+            items.append(_item(fid, f, host, role, short, roles, inventory, policies, approve))
     apply_hosts = []
     plan_hosts = []
     for it in items:
@@ -298,3 +278,37 @@ def compare(before, after):
 
 def _key(row):
     return (row['category'], row['host'])
+
+
+def _item(fid, f, host, role, short, roles, inventory, policies, approve):
+    """One plan item: the fix of finding ``f`` on ``host``."""
+    rem = f['remediation']
+    rvars = dict(rem.get('vars') or {})
+    available = bool(role) and (not role.startswith(COLLECTION + '.') or short in roles)
+    if fid in approve:
+        approved_by = 'command line (ikev2_approve)'
+    elif f['category'] in (policies.get(host) or ()):
+        approved_by = 'policy (ikev2_auto_remediate on %s)' % host
+    else:
+        approved_by = None
+    if not role:
+        reason = 'no fix role exists for rule %s' % f['rule']
+    elif not rem['auto_remediable']:
+        reason = 'rule %s marks it as not auto-remediable; fix it by hand' % f['rule']
+    elif not available:
+        reason = 'the fix role %s is not in this collection yet' % role
+    elif host not in inventory:
+        reason = '%s is not a host of the inventory (or is outside --limit)' % host
+    elif approved_by is None:
+        reason = ('category %s is not in the approval policy of %s and %s is not approved by id '
+                  '(-e \'{"ikev2_approve": ["%s"]}\')' % (f['category'], host, fid, fid))
+    else:
+        reason = None
+    return {
+        'id': fid, 'rank': f.get('rank'), 'category': f['category'], 'rule': f['rule'], 'host': host,
+        'hosts': list(f['hosts']), 'role': role, 'role_available': available, 'vars': rvars,
+        'auto_remediable': rem['auto_remediable'], 'approved_by': approved_by,
+        'apply': reason is None, 'reason': reason,
+        'change': describe_change(role, host, f, rvars),
+        'summary': f.get('summary'), 'finding': dict(f, id=fid),
+    }
