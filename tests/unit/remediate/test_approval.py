@@ -228,3 +228,22 @@ def test_proposals_fix_both_ends():
     items = [i for i in plan["items"] if i["id"] == "PAIR-PROP-001@cl6"]
     assert [(i["host"], i["apply"]) for i in items] == [("cl6", True), ("gw3", True)]
     assert plan["apply_hosts"] == ["cl6", "gw3"]
+
+
+def test_golden_unknown_algorithm_is_a_clear_error():
+    with pytest.raises(ApprovalError) as exc:
+        approval.validate_golden({"ike_proposals": ["aes256gcm16-prfsha384-ecp384", "aes257-sha256-ecp256"],
+                                  "esp_proposals": ["aes256gcm16"]})
+    assert "ike_proposals 'aes257-sha256-ecp256': unknown algorithm 'aes257'" in str(exc.value)
+
+
+def test_golden_denied_algorithm_is_a_clear_error():
+    with pytest.raises(ApprovalError, match="esp_proposals '3des-md5': '3des' is on the deny list"):
+        approval.validate_golden({"esp_proposals": ["3des-md5"]}, deny=["3des", "md5"])
+
+
+def test_golden_shape():
+    with pytest.raises(ApprovalError, match="must be a non-empty list"):
+        approval.validate_golden({"ike_proposals": "aes256-sha256-ecp256"})
+    assert approval.validate_golden({"ike_proposals": ["aes256-sha256-modp2048", "chacha20poly1305-prfsha256-x25519"],
+                                     "esp_proposals": ["aes128gcm16-esn", "aes256-sha256-noesn"]})

@@ -21,6 +21,8 @@ ARGUMENT_SPEC = {
     'approve': {'type': 'raw'},
     'policy_var': {'type': 'str', 'default': 'ikev2_auto_remediate'},
     'roles': {'type': 'list', 'elements': 'str'},
+    'golden': {'type': 'raw'},
+    'deny': {'type': 'list', 'elements': 'str', 'default': []},
 }
 
 
@@ -55,6 +57,9 @@ class ActionModule(ActionBase):
             value = hv.get(args['policy_var']) if hv is not None else None
             policies[name] = _plain(value)
         try:
+            golden = None
+            if args.get('golden') is not None:
+                golden = approval.validate_golden(_plain(args['golden']), args.get('deny'))
             policies = approval.validate_policy(policies)
             approve = approval.validate_approvals(_plain(args.get('approve')))
             report = None
@@ -67,7 +72,7 @@ class ActionModule(ActionBase):
                 plan = approval.make_plan(report, policies, approve, roles=args.get('roles'), inventory=names)
         except approval.ApprovalError as e:
             raise AnsibleActionFail('vpnops.ikev2.remediation_plan: %s' % e)
-        result.update({'changed': False, 'policies': policies, 'approve': approve, 'report': report})
+        result.update({'changed': False, 'policies': policies, 'approve': approve, 'report': report, 'golden': golden})
         if plan is not None:
             result.update(plan)
         return result

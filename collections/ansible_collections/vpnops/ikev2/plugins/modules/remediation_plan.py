@@ -56,6 +56,17 @@ options:
       - Short names of the fix roles available. Defaults to the roles of this collection that have tasks.
     type: list
     elements: str
+  golden:
+    description:
+      - A golden configuration (C(ikev2_golden)) to validate; its C(ike_proposals) and C(esp_proposals)
+        must use known strongSwan algorithm keywords, none of them in O(deny).
+    type: raw
+  deny:
+    description:
+      - Algorithm keywords a golden proposal must not use.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -100,6 +111,10 @@ approve:
   returned: always
   type: list
   elements: str
+golden:
+  description: The validated golden configuration, or null when none was given.
+  returned: always
+  type: dict
 report:
   description: The validated report, or null when none was given.
   returned: always

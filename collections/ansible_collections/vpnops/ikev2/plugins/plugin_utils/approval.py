@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.rules import CATEGORIES
 
@@ -312,3 +313,51 @@ def _item(fid, f, host, role, short, roles, inventory, policies, approve):
         'change': describe_change(role, host, f, rvars),
         'summary': f.get('summary'), 'finding': dict(f, id=fid),
     }
+
+
+# strongSwan algorithm keywords (https://docs.strongswan.org/docs/5.9/config/IKEv2CipherSuites.html),
+# as regexes over one token of a proposal split on '-'.
+_ALGORITHM_TOKENS = [re.compile(p) for p in (
+    r'aes(128|192|256)?(ctr)?', r'aes(128|192|256)(gcm|ccm)(8|12|16|64|96|128)?', r'aes(128|192|256)?gmac',
+    r'chacha20poly1305', r'3des', r'des', r'cast128', r'blowfish(128|192|256)?', r'camellia(128|192|256)?(ctr|ccm\d+)?',
+    r'null',
+    r'md5(_128)?', r'sha1(_160)?', r'sha256(_96)?', r'sha2_256(_96)?', r'sha384', r'sha2_384', r'sha512', r'sha2_512',
+    r'aesxcbc', r'aescmac', r'camelliaxcbc',
+    r'prf(md5|sha1|sha256|sha384|sha512|aesxcbc|aescmac|camelliaxcbc)',
+    r'modp(768|1024|1536|2048|3072|4096|6144|8192|1024s160|2048s224|2048s256)', r'ecp(192|224|256|384|521)',
+    r'ecp(224|256|384|512)bp', r'curve25519', r'x25519', r'curve448', r'x448', r'mlkem(512|768|1024)',
+    r'esn', r'noesn',
+)]
+
+
+def validate_golden(golden, deny=()):
+    """Check a golden configuration's proposals before any host is touched.
+
+    ``golden``: ``{'ike_proposals': [...], 'esp_proposals': [...], ...}``. Unknown algorithm keywords
+    and denied ones are errors naming the proposal and the token.
+
+    >>> validate_golden({'ike_proposals': ['aes256gcm16-prfsha384-ecp384'], 'esp_proposals': ['aes256-sha256']})['ike_proposals']
+    ['aes256gcm16-prfsha384-ecp384']
+    """
+    if not isinstance(golden, dict):
+        raise ApprovalError('the golden configuration (ikev2_golden) must be a mapping, got %r' % (golden,))
+    deny = set(str(d).lower() for d in deny or ())
+    problems = []
+    for key in ('ike_proposals', 'esp_proposals'):
+        value = golden.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+            raise ApprovalError('ikev2_golden.%s must be a non-empty list of proposals, got %r' % (key, value))
+        for proposal in value:
+            if not isinstance(proposal, str) or not proposal.strip():
+                raise ApprovalError('ikev2_golden.%s has an empty or non-text proposal: %r' % (key, proposal))
+            for token in proposal.lower().split('-'):
+                if not any(rx.fullmatch(token) for rx in _ALGORITHM_TOKENS):
+                    problems.append('%s %r: unknown algorithm %r' % (key, proposal, token))
+                elif token in deny:
+                    problems.append('%s %r: %r is on the deny list' % (key, proposal, token))
+    if problems:
+        raise ApprovalError('ikev2_golden: %s (strongSwan proposal keywords, e.g. aes256gcm16-prfsha384-ecp384)'
+                            % '; '.join(problems))
+    return golden
