@@ -461,6 +461,9 @@ def main(argv=None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"lab: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except BrokenPipeError:                 # output piped into head: not an error of the lab
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130

@@ -214,6 +214,8 @@ def render_host(topo: Topology, host: Host, s: dict, pki: LabPKI) -> dict[str, t
     put("etc/nftables.conf", _nftables(host, s), 0o755)
     put("etc/chrony/chrony.conf", _chrony(topo, host))
     put("etc/labclock.offset", f"{int(s['clock_offset']):+d}\n")
+    # Every process of the host runs on the host's clock, whatever environment it was started with.
+    put("etc/ld.so.preload", "/usr/local/lib/labclock/clockshim.so\n")
     for name in ("ssh", "chrony", "nftables", "strongswan", "ipsec", "httpd"):
         put(f"etc/init.d/{name}", _template(f"init.d/{name}"), 0o755)
     put("etc/ssh/sshd_config", _template("sshd_config"))

@@ -3,6 +3,9 @@
  *
  *   LD_PRELOAD=/path/clockshim.so  LABCLOCK_OFFSET_FILE=<host offset file>
  *
+ * (a lab host lists the shim in its /etc/ld.so.preload, so every process of the host loads it
+ * whatever its environment; without LABCLOCK_OFFSET_FILE the file is /etc/labclock.offset)
+ *
  * The offset file holds seconds, such as "-86400" or "+0.25".  Every read of the
  * wall clock (clock_gettime on CLOCK_REALTIME, _COARSE and CLOCK_TAI,
  * gettimeofday, time, timespec_get) returns real time plus that offset; the
@@ -98,6 +101,7 @@ static long long seen_mtime_ns = -1;   /* the offset file as last read */
 static ino_t seen_ino;
 
 #define RECHECK_NS 100000000LL         /* look at the offset file every 100 ms */
+#define DEFAULT_OFFSET_FILE "/etc/labclock.offset"
 
 static clock_gettime_fn next_clock_gettime(void)
 {
@@ -161,9 +165,11 @@ static long long current_offset_ns(void)
 
 __attribute__((constructor)) static void clockshim_init(void)
 {
+    /* The environment may be gone (service(8) runs init scripts under env -i): a lab host
+     * loads the shim from /etc/ld.so.preload and keeps its offset in the default place. */
     offset_path = getenv("LABCLOCK_OFFSET_FILE");
-    if (offset_path && !*offset_path)
-        offset_path = NULL;
+    if (!offset_path || !*offset_path)
+        offset_path = DEFAULT_OFFSET_FILE;
     next_clock_gettime();
     current_offset_ns();
 }

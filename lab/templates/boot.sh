@@ -16,7 +16,8 @@ mount -t tmpfs -o mode=755,size=64m tmpfs "$R/run"
 mount -t tmpfs -o mode=1777,size=256m tmpfs "$R/tmp"
 [ -d "$D/libreswan" ] && mount --bind "$D/libreswan/usr/libexec/ipsec" "$R/usr/libexec/ipsec"
 ln -s /run "$R/run/../var/run" 2>/dev/null || true
-mkdir -p "$R/run/sshd" "$R/run/chrony" "$R/run/pluto" "$R/run/lock"
+mkdir -p "$R/run/sshd" "$R/run/pluto" "$R/run/lock"
+mkdir -p -m 0750 "$R/run/chrony"
 hostname "$NAME"
 cd "$R"
 # Nothing on the host may set the machine's real clock: CAP_SYS_TIME leaves the bounding set here.
