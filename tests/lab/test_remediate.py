@@ -304,3 +304,24 @@ def test_enforce_rejects_an_unknown_algorithm_before_touching_hosts(lab, tmp_pat
     assert rc != 0
     assert "ikev2_golden: ike_proposals 'aes256gcm16-prfsha384-ecp385': unknown algorithm 'ecp385'" in out
     assert "Gather every host" not in out
+
+
+def test_proposal_mismatch_fixed_by_approval_by_id(lab, baseline, tmp_path):
+    """cl1 offers a legacy proposal: approving its finding by id moves cl1 to the golden set (its
+    gateway already is), the tunnel comes back, the playbook's own re-diagnosis no longer has it."""
+    try:
+        lab.apply(lab_scenario.load("proposal_mismatch_ike", lab.topo))
+        report_dir = str(tmp_path / "before")
+        before = diagnose(report_dir)
+        ids = [f["rule"] + "@" + f["hosts"][0] for f in before["findings"]
+               if f["category"] == "proposal_mismatch" and f["hosts"][0] == "cl1"]
+        assert ids, before["findings"]
+        rc, out = remediate(report_dir, str(tmp_path / "audit.jsonl"), "-e", json.dumps({"ikev2_approve": ids[:1]}))
+        assert rc == 0, out[-6000:]
+        assert "proposals = aes256gcm16-prfsha384-ecp384,aes256-sha256-ecp256" in lab.sh(
+            "cl1", "grep proposals /etc/swanctl/swanctl.conf")
+        assert lab.states()["cl1"]["up"] and carries_traffic(lab, "cl1")
+        tail = out[out.rindex("Print before and after"):]
+        assert re.search(r"fixed: .*proposal_mismatch@cl1", tail), tail
+    finally:
+        lab.apply(None)
