@@ -47,7 +47,11 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             raise AnsibleActionFail('vpnops.ikev2.audit: %s' % '; '.join(validation.error_messages))
         args = validation.validated_parameters
-        path = args.get('log') or task_vars.get('ikev2_audit_log') or audit.default_log_path(
+        configured = task_vars.get('ikev2_audit_log')
+        if configured:
+            # An inventory value may be a template (e.g. "{{ playbook_dir }}/../audit.jsonl").
+            configured = self._templar.template(configured)
+        path = args.get('log') or configured or audit.default_log_path(
             task_vars.get('playbook_dir'))
         host = task_vars.get('inventory_hostname') or self._task.delegate_to or 'localhost'
         record = audit.build_record(

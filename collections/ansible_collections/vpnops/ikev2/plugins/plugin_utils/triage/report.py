@@ -45,8 +45,8 @@ def to_markdown(report):
         lines.append('## Acknowledged')
         lines.append('')
         for f in acked:
-            lines.append('- %s (`%s`) on %s: %s' % (f['category'], f['rule'], _md_escape(', '.join(f['hosts'])),
-                                                 _md_escape(f['acknowledged'])))
+            hosts = _md_escape(', '.join(f['hosts']))
+            lines.append('- %s (`%s`) on %s: %s' % (f['category'], f['rule'], hosts, _md_escape(f['acknowledged'])))
         lines.append('')
     hosts = report.get('hosts') or {}
     if hosts:
