@@ -240,6 +240,7 @@ class Lab:
         t2 = time.monotonic()
         runtime.save_state(self.state)
         self.settle(scen)
+        self.wait_ntp()
         for step in (scen or {}).get("after", []):
             self.sh(step["host"], step["run"], check=False)
         if scen and scen.get("linger"):
@@ -254,6 +255,14 @@ class Lab:
         sas, _, log = out.partition("---LOG---")
         return {"up": "INSTALLED" in sas and "ESTABLISHED" in sas, "sas": sas, "log": log,
                 "failed": bool(TERMINAL.search(log))}
+
+    def wait_ntp(self, timeout: float = 15) -> None:
+        """Waits (bounded) until every host whose chronyd runs has synchronised to the lab's server."""
+        hosts = [n for n, h in self.topo.hosts.items()
+                 if h.role != "infra" and self.state["settings"][n]["services"]["chronyd"]]
+        tries = max(1, int(timeout / 0.5))
+        self.parallel(lambda n: self.sh(n, f"chronyc waitsync {tries} 0 0 0.5 >/dev/null 2>&1", check=False,
+                                        timeout=timeout + 10), hosts)
 
     def settle(self, scen: dict | None, timeout: float | None = None) -> dict:
         clients = [h.name for h in self.topo.by_role("client")]

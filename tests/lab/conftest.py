@@ -20,8 +20,19 @@ class LabHandle:
     """The running lab as tests see it: run commands in hosts, apply scenarios, read logs."""
 
     def __init__(self):
-        self.lab = labctl._running_lab()
-        self.topo = self.lab.topo
+        self._lab, self._stamp = None, None
+
+    @property
+    def lab(self):
+        """The running lab, read again whenever its state changed (a test may rebuild the lab)."""
+        stamp = os.stat(runtime.STATE_FILE).st_mtime_ns if os.path.exists(runtime.STATE_FILE) else None
+        if self._lab is None or stamp != self._stamp:
+            self._lab, self._stamp = labctl._running_lab(), stamp
+        return self._lab
+
+    @property
+    def topo(self):
+        return self.lab.topo
 
     def sh(self, host: str, script: str, check: bool = True, timeout: float = 60) -> str:
         return self.lab.sh(host, script, check=check, timeout=timeout).stdout
@@ -78,3 +89,8 @@ def healthy_after(lab):
     """Puts the lab back to the healthy fleet after the test, whatever the test did."""
     yield lab
     lab.apply(None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The teardown tests rebuild the lab: they run after every other lab test."""
+    items.sort(key=lambda item: "test_lab_teardown.py" in str(item.path))
