@@ -9,10 +9,10 @@ Nothing runs on the targets; the record format and redaction live in plugin_util
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils import audit
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.plain_data import plain
 
 ARGUMENT_SPEC = {
     'role': {'type': 'str', 'required': True},
@@ -25,17 +25,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def _plain(value):
-    """Templated values (AnsibleUnsafeText, lazy containers) as plain Python data."""
-    if isinstance(value, dict) or hasattr(value, 'items'):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
@@ -43,10 +32,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('vpnops.ikev2.audit: %s' % '; '.join(validation.error_messages))
-        args = validation.validated_parameters
+        # Ansible's own check of the task's arguments (fails the task naming the bad one).
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         configured = task_vars.get('ikev2_audit_log')
         if configured:
             # An inventory value may be a template (e.g. "{{ playbook_dir }}/../audit.jsonl").
@@ -57,10 +44,10 @@ class ActionModule(ActionBase):
         record = audit.build_record(
             host=str(host),
             role=args['role'],
-            finding=_plain(args.get('finding')),
-            diff=_plain(args.get('diff')),
-            backup=_plain(args.get('backup')),
-            verification=_plain(args.get('verification')),
+            finding=plain(args.get('finding')),
+            diff=plain(args.get('diff')),
+            backup=plain(args.get('backup')),
+            verification=plain(args.get('verification')),
             operator=task_vars.get('ikev2_operator'),
             check_mode=bool(self._task.check_mode or self._play_context.check_mode),
             changed=args.get('changed'),

@@ -9,7 +9,6 @@ Nothing runs on the targets; the work is the triage engine in plugin_utils/triag
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.acknowledge import AcknowledgementError, acknowledge
@@ -74,10 +73,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('vpnops.ikev2.classify: %s' % '; '.join(validation.error_messages))
-        args = validation.validated_parameters
+        # Ansible's own check of the task's arguments (fails the task naming the bad one).
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         names = args.get('hosts')
         if names is None and args.get('facts') is not None:
             names = list(args['facts'])

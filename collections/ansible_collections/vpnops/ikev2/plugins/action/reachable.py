@@ -10,7 +10,6 @@ the task's arguments or from the host's inventory variables.
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.ssh_reachable import (
@@ -49,10 +48,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('vpnops.ikev2.reachable: ' + '; '.join(validation.error_messages))
-        args = validation.validated_parameters
+        # Ansible's own check of the task's arguments (fails the task naming the bad one).
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         host = args['host'] or self._var(task_vars, 'ansible_host', 'ansible_ssh_host', 'inventory_hostname')
         port = args['port'] or self._var(task_vars, 'ansible_port', 'ansible_ssh_port') or 22
         user = args['user'] or self._var(task_vars, 'ansible_user', 'ansible_ssh_user', 'ansible_remote_user') or 'root'

@@ -9,10 +9,10 @@ Nothing runs on the targets; the logic is plugin_utils/approval.py.
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils import approval
+from ansible_collections.vpnops.ikev2.plugins.plugin_utils.plain_data import plain
 
 ARGUMENT_SPEC = {
     'hosts': {'type': 'list', 'elements': 'str'},
@@ -26,16 +26,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def _plain(value):
-    if isinstance(value, dict) or hasattr(value, 'items'):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
@@ -43,10 +33,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('vpnops.ikev2.remediation_plan: %s' % '; '.join(validation.error_messages))
-        args = validation.validated_parameters
+        # Ansible's own check of the task's arguments (fails the task naming the bad one).
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         names = args.get('hosts')
         if names is None:
             names = list(task_vars.get('ansible_play_hosts_all') or [])
@@ -55,18 +43,18 @@ class ActionModule(ActionBase):
         for name in names:
             hv = hostvars.get(name) if hasattr(hostvars, 'get') else None
             value = hv.get(args['policy_var']) if hv is not None else None
-            policies[name] = _plain(value)
+            policies[name] = plain(value)
         try:
             golden = None
             if args.get('golden') is not None:
-                golden = approval.validate_golden(_plain(args['golden']), args.get('deny'))
+                golden = approval.validate_golden(plain(args['golden']), args.get('deny'))
             policies = approval.validate_policy(policies)
-            approve = approval.validate_approvals(_plain(args.get('approve')))
+            approve = approval.validate_approvals(plain(args.get('approve')))
             report = None
             if args.get('report_path'):
                 report = approval.load_report(args['report_path'])
             elif args.get('report') is not None:
-                report = approval.validate_report(_plain(args['report']), 'classify result')
+                report = approval.validate_report(plain(args['report']), 'classify result')
             plan = None
             if report is not None:
                 plan = approval.make_plan(report, policies, approve, roles=args.get('roles'), inventory=names)

@@ -13,7 +13,6 @@ import os
 import tempfile
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.action import ActionBase
 
@@ -75,10 +74,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail('vpnops.ikev2.report: %s' % '; '.join(validation.error_messages))
-        args = validation.validated_parameters
+        # Ansible's own check of the task's arguments (fails the task naming the bad one).
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         classification = args['classification']
         names = args.get('hosts')
         if names is None:
