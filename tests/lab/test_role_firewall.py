@@ -9,15 +9,15 @@ the module; between the failure cases gw2's faulty ruleset is put back as it was
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from lab import labctl, runtime
+from lab import labctl
 from lab import scenario as scenarios
+
+from _role_runner import RoleRunner
 
 GW = "gw2"
 CONF = "/etc/nftables.conf"
@@ -48,37 +48,13 @@ def _fresh_ssh_works(lab, host=GW):
     return proc.returncode == 0
 
 
-class Runner:
-    def __init__(self, tmp):
-        self.playbook = tmp / "firewall.yml"
-        self.playbook.write_text(PLAYBOOK)
-        self.audit = tmp / "audit.jsonl"
-
-    def __call__(self, check=False, **extra):
-        extra_vars = {"target": GW, "ikev2_audit_log": str(self.audit), **extra}
-        cmd = [f"{runtime.REPO}/.venv/bin/ansible-playbook", str(self.playbook), "-e", json.dumps(extra_vars)]
-        if check:
-            cmd += ["--check", "--diff"]
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-        proc = subprocess.run(cmd, cwd=runtime.REPO, capture_output=True, text=True, timeout=300, env=env, check=False)
-        out = proc.stdout + proc.stderr
-        m = re.search(rf"^{extra_vars['target']}\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
-        assert m, out
-        return {"rc": proc.returncode, "out": out, "changed": int(m.group(2)), "failed": int(m.group(4))}
-
-    def records(self):
-        if not self.audit.exists():
-            return []
-        return [json.loads(line) for line in self.audit.read_text().splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def fault(lab, tmp_path_factory):
     lab.apply(scenarios.load("udp4500_blocked", lab.topo))
     # What earlier runs of the role left on the host (state dir, backups) does not survive a lab reset.
     lab.sh(GW, f"rm -rf /var/lib/vpnops-ikev2/firewall {CONF}.*~")
     original = lab.sh(GW, f"cat {CONF}")
-    state = {"lab": lab, "run": Runner(tmp_path_factory.mktemp("firewall")), "original": original,
+    state = {"lab": lab, "run": RoleRunner(tmp_path_factory.mktemp("firewall"), "firewall", PLAYBOOK, GW), "original": original,
              "sha": _sha(lab), "live": _live(lab)}
     assert "udp dport 4500 drop" in original
     yield state

@@ -8,16 +8,13 @@ configuration on a healthy host in enforce mode). The scenario is applied once f
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
 import time
 
 import pytest
 
-from lab import runtime
 from lab import scenario as scenarios
+
+from _role_runner import RoleRunner
 
 HOST = "cl1"
 CONF = "/etc/chrony/chrony.conf"
@@ -53,35 +50,11 @@ def _chronyd_running(lab, host=HOST):
     return "is running" in lab.sh(host, "/etc/init.d/chrony status", check=False)
 
 
-class Runner:
-    def __init__(self, tmp):
-        self.playbook = tmp / "time_sync.yml"
-        self.playbook.write_text(PLAYBOOK)
-        self.audit = tmp / "audit.jsonl"
-
-    def __call__(self, check=False, host=HOST, **extra):
-        extra_vars = {"target": host, "ikev2_audit_log": str(self.audit), **LAB_VARS, **extra}
-        cmd = [f"{runtime.REPO}/.venv/bin/ansible-playbook", str(self.playbook), "-e", json.dumps(extra_vars)]
-        if check:
-            cmd += ["--check", "--diff"]
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-        proc = subprocess.run(cmd, cwd=runtime.REPO, capture_output=True, text=True, timeout=300, env=env, check=False)
-        out = proc.stdout + proc.stderr
-        m = re.search(rf"^{host}\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
-        assert m, out
-        return {"rc": proc.returncode, "out": out, "changed": int(m.group(2)), "failed": int(m.group(4))}
-
-    def records(self):
-        if not self.audit.exists():
-            return []
-        return [json.loads(line) for line in self.audit.read_text().splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def skew(lab, tmp_path_factory):
     lab.apply(scenarios.load("clock_skew", lab.topo))
     lab.sh(HOST, f"rm -f {CONF}.*~")
-    state = {"lab": lab, "run": Runner(tmp_path_factory.mktemp("time_sync")), "sha": _sha(lab),
+    state = {"lab": lab, "run": RoleRunner(tmp_path_factory.mktemp("time_sync"), "time_sync", PLAYBOOK, HOST, LAB_VARS), "sha": _sha(lab),
              "original": lab.sh(HOST, f"cat {CONF}")}
     assert _skew_to_infra(lab) < -86000
     assert not _chronyd_running(lab)
