@@ -25,9 +25,8 @@ PLAYBOOK = """\
   roles:
     - role: vpnops.ikev2.time_sync
 """
-# The lab's approved server, written as the lab writes it, and the lab's service manager.
-LAB_VARS = {"time_sync_servers": ["infra.lab"], "time_sync_server_options": "iburst minpoll 4 maxpoll 6",
-            "time_sync_service_use": "sysvinit"}
+# The lab's approved server, written as the lab writes it.
+LAB_VARS = {"time_sync_servers": ["infra.lab"], "time_sync_server_options": "iburst minpoll 4 maxpoll 6"}
 
 
 def _sha(lab, host=HOST):
