@@ -47,7 +47,9 @@ class ActionModule(ActionBase):
         try:
             golden = None
             if args.get('golden') is not None:
-                golden = approval.validate_golden(plain(args['golden']), args.get('deny'))
+                groups = task_vars.get('groups')
+                golden = approval.validate_golden(plain(args['golden']), args.get('deny'),
+                                                  groups=list(groups) if hasattr(groups, 'keys') else None)
             policies = approval.validate_policy(policies)
             approve = approval.validate_approvals(plain(args.get('approve')))
             report = None
@@ -60,7 +62,8 @@ class ActionModule(ActionBase):
                 plan = approval.make_plan(report, policies, approve, roles=args.get('roles'), inventory=names)
         except approval.ApprovalError as e:
             raise AnsibleActionFail('vpnops.ikev2.remediation_plan: %s' % e)
-        result.update({'changed': False, 'policies': policies, 'approve': approve, 'report': report, 'golden': golden})
+        result.update({'changed': False, 'policies': policies, 'approve': approve, 'report': report, 'golden': golden,
+                       'available_roles': sorted(approval.installed_roles())})
         if plan is not None:
             result.update(plan)
         return result

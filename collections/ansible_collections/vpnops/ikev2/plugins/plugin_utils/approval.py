@@ -31,6 +31,8 @@ and the faulty host, the first of ``hosts``), with ``#2``, ``#3`` appended to re
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import json
 import os
 import re
@@ -330,34 +332,192 @@ _ALGORITHM_TOKENS = [re.compile(p) for p in (
 )]
 
 
-def validate_golden(golden, deny=()):
-    """Check a golden configuration's proposals before any host is touched.
+# The keys of a golden configuration (ikev2_golden) and the role that enforces each.
+GOLDEN_KEYS = {
+    'ike_proposals': 'vpnops.ikev2.proposals',
+    'esp_proposals': 'vpnops.ikev2.proposals',
+    'ca_subjects': 'vpnops.ikev2.ca_chain',
+    'firewall_openings': 'vpnops.ikev2.firewall',
+    'ntp_servers': 'vpnops.ikev2.time_sync',
+    'ntp_server_options': 'vpnops.ikev2.time_sync',
+    'connections': 'vpnops.ikev2.connections',
+}
+# Inbound openings vpnops.ikev2.firewall knows.
+FIREWALL_OPENINGS = ('udp500', 'udp4500', 'esp')
+_HOST_LABEL = re.compile(r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)')
+_NTP_OPTIONS = re.compile(r'[A-Za-z0-9_.-]+( +[A-Za-z0-9_.-]+)*')
 
-    ``golden``: ``{'ike_proposals': [...], 'esp_proposals': [...], ...}``. Unknown algorithm keywords
-    and denied ones are errors naming the proposal and the token.
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def ntp_server_problem(server):
+    """Why ``server`` is not an NTP server name (host name, IPv4 or IPv6 address), or None.
+
+    >>> ntp_server_problem('infra.lab') is None and ntp_server_problem('2001:db8::1') is None
+    True
+    >>> ntp_server_problem('infra.lab iburst')
+    'has a space (server options go in ikev2_golden.ntp_server_options)'
+    """
+    if not isinstance(server, str) or not server.strip():
+        return 'is empty or not text'
+    if server != server.strip() or any(c.isspace() for c in server):
+        return 'has a space (server options go in ikev2_golden.ntp_server_options)'
+    if ':' in server:
+        try:
+            ipaddress.IPv6Address(server)
+        except ValueError:
+            return 'is neither a host name nor a valid IPv6 address (no ports or URLs)'
+        return None
+    if re.fullmatch(r'[0-9.]+', server):
+        try:
+            ipaddress.IPv4Address(server)
+        except ValueError:
+            return 'is not a valid IPv4 address'
+        return None
+    name = server[:-1] if server.endswith('.') else server
+    if len(name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in name.split('.')):
+        return 'is not a valid host name (letters, digits and hyphens in dot-separated labels)'
+    return None
+
+
+def golden_openings(golden, host_groups):
+    """The inbound openings the golden configuration asks of a host in ``host_groups``.
+
+    ``firewall_openings`` is a list (every host) or a mapping of inventory group to list; a host in
+    several listed groups gets the union. Returns ``(openings, groups_that_named_it)``.
+
+    >>> golden_openings({'firewall_openings': {'gateways': ['udp500', 'esp'], 'clients': []}}, ['gateways'])
+    (['udp500', 'esp'], ['gateways'])
+    """
+    value = golden.get('firewall_openings')
+    if value is None:
+        return [], []
+    if not isinstance(value, dict):
+        return list(value), []
+    openings, named = [], []
+    for group, wanted in value.items():
+        if group in host_groups:
+            named.append(group)
+            openings.extend(o for o in wanted if o not in openings)
+    return openings, named
+
+
+def validate_golden(golden, deny=(), groups=None):
+    """Check a golden configuration (``ikev2_golden``) before any host is touched.
+
+    ``golden``: a mapping with the keys of :data:`GOLDEN_KEYS`. Every problem is an error naming the
+    key: an unknown key, an unknown or denied algorithm keyword in a proposal, an unknown firewall
+    opening or inventory group (``groups``: the inventory's group names, when known), a malformed
+    NTP server or server options, a CA subject that is no distinguished name. The content of
+    ``connections`` is the business of vpnops.ikev2.connections; here it only has to be a mapping
+    or a list. Returns ``golden``.
 
     >>> validate_golden({'ike_proposals': ['aes256gcm16-prfsha384-ecp384'], 'esp_proposals': ['aes256-sha256']})['ike_proposals']
     ['aes256gcm16-prfsha384-ecp384']
+    >>> validate_golden({'ntp_server': ['infra.lab']})
+    Traceback (most recent call last):
+    ...
+    ansible_collections.vpnops.ikev2.plugins.plugin_utils.approval.ApprovalError: ikev2_golden: unknown key 'ntp_server' (did you mean 'ntp_servers'?); the keys are: ca_subjects, connections, esp_proposals, firewall_openings, ike_proposals, ntp_server_options, ntp_servers
     """
     if not isinstance(golden, dict):
         raise ApprovalError('the golden configuration (ikev2_golden) must be a mapping, got %r' % (golden,))
+    problems = []
+    for key in golden:
+        if key not in GOLDEN_KEYS:
+            close = difflib.get_close_matches(str(key), GOLDEN_KEYS, n=1)
+            problems.append('unknown key %r%s; the keys are: %s' % (
+                key, " (did you mean '%s'?)" % close[0] if close else '', ', '.join(sorted(GOLDEN_KEYS))))
+    problems.extend(_proposal_problems(golden, deny))
+    problems.extend(_ca_problems(golden.get('ca_subjects')))
+    problems.extend(_firewall_problems(golden.get('firewall_openings'), groups))
+    problems.extend(_ntp_problems(golden))
+    connections = golden.get('connections')
+    if connections is not None and not isinstance(connections, (dict, list, tuple)):
+        problems.append('connections must be a mapping or a list (see vpnops.ikev2.connections), got %r'
+                        % (connections,))
+    if problems:
+        raise ApprovalError('ikev2_golden: %s' % '; '.join(problems))
+    return golden
+
+
+def _proposal_problems(golden, deny):
     deny = set(str(d).lower() for d in deny or ())
     problems = []
     for key in ('ike_proposals', 'esp_proposals'):
         value = golden.get(key)
         if value is None:
             continue
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-            raise ApprovalError('ikev2_golden.%s must be a non-empty list of proposals, got %r' % (key, value))
+        if not _is_list(value) or not value:
+            problems.append('%s must be a non-empty list of proposals, got %r' % (key, value))
+            continue
         for proposal in value:
             if not isinstance(proposal, str) or not proposal.strip():
-                raise ApprovalError('ikev2_golden.%s has an empty or non-text proposal: %r' % (key, proposal))
+                problems.append('%s has an empty or non-text proposal: %r' % (key, proposal))
+                continue
             for token in proposal.lower().split('-'):
                 if not any(rx.fullmatch(token) for rx in _ALGORITHM_TOKENS):
-                    problems.append('%s %r: unknown algorithm %r' % (key, proposal, token))
+                    problems.append('%s %r: unknown algorithm %r (strongSwan proposal keywords, e.g. '
+                                    'aes256gcm16-prfsha384-ecp384)' % (key, proposal, token))
                 elif token in deny:
-                    problems.append('%s %r: %r is on the deny list' % (key, proposal, token))
-    if problems:
-        raise ApprovalError('ikev2_golden: %s (strongSwan proposal keywords, e.g. aes256gcm16-prfsha384-ecp384)'
-                            % '; '.join(problems))
-    return golden
+                    problems.append('%s %r: %r is on the deny list (ikev2_golden_deny)' % (key, proposal, token))
+    return problems
+
+
+def _ca_problems(value):
+    if value is None:
+        return []
+    if not _is_list(value):
+        return ['ca_subjects must be a list of CA subjects (e.g. "C=CH, O=Example, CN=Example Root CA"), got %r'
+                % (value,)]
+    return ['ca_subjects: %r is not a distinguished name (ATTR=value, ...)' % (s,)
+            for s in value if not isinstance(s, str) or not re.search(r'\b[A-Za-z]+\s*=\s*\S', s)]
+
+
+def _firewall_problems(value, groups):
+    if value is None:
+        return []
+
+    def unknown(openings, where):
+        if not _is_list(openings):
+            return ['firewall_openings%s must be a list of openings (%s), got %r'
+                    % (where, ', '.join(FIREWALL_OPENINGS), openings)]
+        return ['firewall_openings%s: unknown opening %r; the openings are: %s'
+                % (where, o, ', '.join(FIREWALL_OPENINGS)) for o in openings if o not in FIREWALL_OPENINGS]
+
+    if isinstance(value, dict):
+        problems = []
+        for group, openings in value.items():
+            if groups is not None and group not in groups:
+                close = difflib.get_close_matches(str(group), [g for g in groups if g != 'ungrouped'], n=1)
+                problems.append('firewall_openings names the group %r, which is not in the inventory%s'
+                                % (group, " (did you mean '%s'?)" % close[0] if close else ''))
+            problems.extend(unknown(openings, '.%s' % group))
+        return problems
+    if not _is_list(value):
+        return ['firewall_openings must be a list of openings (%s) for every host, or a mapping of inventory '
+                'group to such a list, got %r' % (', '.join(FIREWALL_OPENINGS), value)]
+    return unknown(value, '')
+
+
+def _ntp_problems(golden):
+    problems = []
+    servers = golden.get('ntp_servers')
+    if servers is not None:
+        if not _is_list(servers) or not servers:
+            problems.append('ntp_servers must be a non-empty list of NTP servers (host names or addresses), got %r'
+                            % (servers,))
+        else:
+            for server in servers:
+                why = ntp_server_problem(server)
+                if why:
+                    problems.append('ntp_servers: %r %s' % (server, why))
+    options = golden.get('ntp_server_options')
+    if options is not None:
+        if not isinstance(options, str) or not _NTP_OPTIONS.fullmatch(options.strip() or '-'):
+            problems.append('ntp_server_options must be one line of server options such as "iburst minpoll 4", '
+                            'got %r' % (options,))
+        elif servers is None:
+            problems.append('ntp_server_options is set but ntp_servers is not')
+    return problems
