@@ -48,6 +48,20 @@ if [ ! -x "$LS_DIR/usr/libexec/ipsec/pluto" ]; then
   rm -rf "$tmp"
 fi
 
+# Real clients that only the capture scripts run (tests/fixtures/journald, tests/fixtures/timeclients):
+# charon-systemd (logs to journald with its own fields), systemd-timesyncd and ntpsec (ntpd, ntpq).
+# Unpacked, never installed: timesyncd and ntpsec conflict with chrony, and an NTP client may only
+# run inside a lab host, whose clock is emulated (lab/clock/README.md).
+EXTRA_DIR=lab/.cache/timeclients
+if [ ! -x "$EXTRA_DIR/usr/sbin/ntpd" ] || [ ! -x "$EXTRA_DIR/lib/systemd/systemd-timesyncd" ] || [ ! -x "$EXTRA_DIR/usr/sbin/charon-systemd" ]; then
+  echo "setup: fetching and unpacking charon-systemd, systemd-timesyncd and ntpsec into $EXTRA_DIR"
+  tmp=$(mktemp -d) && chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -qq charon-systemd systemd-timesyncd ntpsec python3-ntp >/dev/null)
+  mkdir -p "$EXTRA_DIR"
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$EXTRA_DIR"; done
+  rm -rf "$tmp"
+fi
+
 # The lab's clock shim and host init.
 make -s -C lab/clock
 
