@@ -105,6 +105,13 @@ def _iso(epoch):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
 
 
+def _mtime_year(path):
+    try:
+        return time.localtime(os.stat(path).st_mtime).tm_year
+    except OSError:
+        return None
+
+
 def _guard(name, func, *args):
     try:
         return func(*args)
@@ -190,37 +197,11 @@ class Gatherer(object):
             m = re.search(r'^\s*logfile\s*=\s*(\S+)', text, re.M)
             if m:
                 pluto_paths.append(m.group(1).strip('"'))
-        files = []
-        events = []
-        for path, source in logsources.discover_files(self.host, sw_paths, pluto_paths, self.p.get('log_files') or []):
-            info, lines = logsources.read_file_window(path, source, since, until, max_lines)
-            info['source'] = source
-            info['lines'] = len(lines)
-            try:
-                year = time.localtime(os.stat(path).st_mtime).tm_year
-            except OSError:
-                year = None
-            try:
-                events.extend(logsources.to_events(lines, source, year=year, tz=tzarg, host=hostname))
-            except Exception as exc:
-                info['status'] = 'error'
-                info['reason'] = 'parsing %s: %s: %s' % (path, type(exc).__name__, exc)
-            files.append(info)
-        if self.p.get('journal', True) and (self.host.exists('/run/systemd/journal') or self.host.isdir('/var/log/journal')):
-            info, lines = logsources.journal_lines(self.host, since, until, max_lines)
-            info['lines'] = len(lines)
-            info['source'] = 'journald'
-            try:
-                events.extend(logsources.to_events(lines, 'journald', tz=tzarg, host=hostname))
-            except Exception as exc:
-                info['status'] = 'error'
-                info['reason'] = 'parsing journal: %s: %s' % (type(exc).__name__, exc)
-            files.append(info)
-        events.sort(key=lambda e: e.get('ts') or '')
-        truncated = False
-        if len(events) > max_lines:
-            events = events[-max_lines:]
-            truncated = True
+        journal = bool(self.p.get('journal', True)) and (
+            self.host.exists('/run/systemd/journal') or self.host.isdir('/var/log/journal'))
+        events, files, truncated = logsources.collect(
+            self.host, since, until, max_lines, tzarg, hostname, sw_paths, pluto_paths, self.p.get('log_files') or [],
+            journal=journal, year_of=_mtime_year)
         status, reason = 'ok', None
         if not files:
             status, reason = 'missing', 'no IKE daemon log found (strongswan.conf filelog, %s, syslog files, journald)' % (

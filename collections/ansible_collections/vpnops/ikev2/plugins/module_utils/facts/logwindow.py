@@ -149,43 +149,171 @@ def find_offset(fh, size, target, yref):
     return min(pos, size)
 
 
-def _tail_lines(fh, start, end, max_lines, max_bytes):
-    """Read [start, end) from the end backwards until ``max_lines`` lines are held.
+def _cap_start(fh, start, end, max_lines, max_bytes):
+    """Where the last ``max_lines`` lines of [start, end) begin, scanning back from ``end`` without
+    keeping what it reads; the scan stops after ``max_bytes``.
 
-    Returns (bytes, capped): ``capped`` is True when lines before the returned ones were left out.
+    Returns (offset, capped, scanned): ``capped`` is True when lines before ``offset`` were left out.
     """
-    chunks = []
-    pos = end
-    newlines = 0
-    read = 0
-    while pos > start:
-        n = min(CHUNK, pos - start)
+    if end - start <= max_lines and end - start <= max_bytes:
+        return start, False, 0      # fewer bytes than the cap allows lines: nothing to count
+    fh.seek(end - 1)
+    stop = end - 1 if fh.read(1) == b'\n' else end     # a final newline ends the last line
+    limit = max(start, end - max_bytes)
+    pos = stop
+    found = 0
+    scanned = 0
+    while pos > limit:
+        n = min(CHUNK, pos - limit)
         pos -= n
         fh.seek(pos)
         chunk = fh.read(n)
-        chunks.append(chunk)
-        read += n
-        newlines += chunk.count(b'\n')
-        if newlines > max_lines or read >= max_bytes:
-            break
-    chunks.reverse()
-    data = b''.join(chunks)
-    partial_first = pos > start
-    if partial_first:
-        nl = data.find(b'\n')
-        data = data[nl + 1:] if nl >= 0 else b''
-    capped = partial_first
-    # count lines; cut to the last max_lines complete lines
-    count = data.count(b'\n') + (0 if data.endswith(b'\n') or not data else 1)
-    if count > max_lines:
-        capped = True
-        idx = len(data) - 1 if data.endswith(b'\n') else len(data)
-        for _line in range(max_lines):
-            idx = data.rfind(b'\n', 0, idx)
-            if idx < 0:
+        scanned += n
+        c = chunk.count(b'\n')
+        if found + c >= max_lines:
+            idx = len(chunk)
+            for _line in range(max_lines - found):
+                idx = chunk.rfind(b'\n', 0, idx)
+            return pos + idx + 1, True, scanned
+        found += c
+    if limit > start:
+        # the byte budget ended inside a line: the window starts after it
+        fh.seek(limit)
+        head = fh.read(PROBE)
+        nl = head.find(b'\n')
+        off = limit + nl + 1 if nl >= 0 else end
+        return min(off, end), True, scanned
+    return start, False, scanned
+
+
+class Window(object):
+    """One file's window, found but not read yet: ``info`` (the ``read_window`` dict without
+    ``lines``) and ``blocks()``, which yields the window's text in blocks of whole lines (about
+    ``CHUNK`` bytes each, decoded with ``errors='replace'``), rotated predecessors first. Nothing
+    but one block is held at a time, whatever the window's size."""
+
+    def __init__(self, path, since, until=None, max_lines=20000, max_bytes=64 << 20, year=None, rotated=True,
+                 opener=open):
+        self.path = path
+        self.info = res = {'path': path, 'status': 'ok', 'bytes_read': 0, 'window_bytes': 0,
+                           'truncated': False, 'rotated': [], 'partial_last_line': False}
+        self.older = []
+        self.fh = None
+        self.start = self.end = 0
+        try:
+            st = os.stat(path)
+            fh = opener(path, 'rb')
+        except (IOError, OSError) as exc:
+            res['status'] = 'missing' if getattr(exc, 'errno', None) == 2 else 'unreadable'
+            res['reason'] = '%s: %s' % (path, getattr(exc, 'strerror', None) or exc)
+            return
+        yref = YearRef(st.st_mtime, year)
+        try:
+            size = st.st_size
+            start = find_offset(fh, size, since, yref) if size else 0
+            end = size
+            if until is not None and size:
+                end = find_offset(fh, size, until + 1, yref)
+            res['window_bytes'] = end - start
+            first, capped, scanned = _cap_start(fh, start, end, max_lines, max_bytes)
+            res['truncated'] = capped
+            res['bytes_read'] = (end - first) + (scanned if capped else 0)
+            if end > first and end == size:
+                fh.seek(end - 1)
+                res['partial_last_line'] = fh.read(1) != b'\n'
+            if start == 0 and size and rotated and not capped:
+                first_ts = _ts_at(fh, 0, size, yref)[0]
+                if first_ts is None or first_ts > since:
+                    nlines = self._count_lines(fh, first, end)
+                    self.older = _read_rotated(path, since, until, max_lines - nlines, yref, res)
+            self.fh, self.start, self.end = fh, first, end
+        except (IOError, OSError) as exc:
+            res['status'] = 'error'
+            res['reason'] = '%s: %s' % (path, exc)
+            fh.close()
+
+    @staticmethod
+    def _count_lines(fh, start, end):
+        n = 0
+        pos = start
+        last = b''
+        while pos < end:
+            fh.seek(pos)
+            chunk = fh.read(min(CHUNK, end - pos))
+            if not chunk:
                 break
-        data = data[idx + 1:]
-    return data, capped, read
+            n += chunk.count(b'\n')
+            last = chunk[-1:]
+            pos += len(chunk)
+        return n + (1 if last and last != b'\n' else 0)
+
+    def chunks(self):
+        """The window's bytes in chunks of whole lines (about ``CHUNK`` bytes); closes the file.
+
+        Each chunk is a ``memoryview`` of one reused buffer, valid until the next one is asked
+        for: the bytes are copied once, from the page cache into the buffer, as ``tail -c`` does.
+        """
+        fh = self.fh
+        if fh is None:
+            return
+        try:
+            fh.seek(self.start)
+            left = self.end - self.start
+            buf = bytearray(CHUNK)
+            mv = memoryview(buf)
+            keep = 0                  # the start of a line cut by the previous read, at buf[:keep]
+            while left > 0:
+                if keep == len(buf):  # a line longer than the buffer: a bigger one
+                    bigger = bytearray(2 * len(buf))
+                    bigger[:keep] = buf
+                    buf = bigger
+                    mv = memoryview(buf)
+                n = fh.readinto(mv[keep:keep + min(len(buf) - keep, left)])
+                if not n:
+                    break
+                left -= n
+                fill = keep + n
+                if left > 0:
+                    nl = buf.rfind(b'\n', 0, fill)
+                    if nl < 0:
+                        keep = fill
+                        continue
+                    yield mv[:nl + 1]
+                    keep = fill - nl - 1
+                    buf[:keep] = buf[nl + 1:fill]
+                else:
+                    keep = 0
+                    yield mv[:fill]
+            if keep:
+                yield mv[:keep]
+        except (IOError, OSError) as exc:
+            self.info['status'] = 'error'
+            self.info['reason'] = '%s: read error: %s' % (self.path, exc)
+        finally:
+            self.close()
+
+    def blocks(self):
+        """The window's text, block by block (each block ends at a line end), rotated
+        predecessors first; closes the file."""
+        if self.older:
+            yield '\n'.join(self.older) + '\n'
+            self.older = []
+        for data in self.chunks():
+            yield str(data, 'utf-8', 'replace')
+
+    def lines(self):
+        """The window's lines (str, without line ends), one at a time."""
+        for block in self.blocks():
+            lines = block.split('\n')
+            if lines[-1] == '':
+                lines.pop()
+            for line in lines:
+                yield line
+
+    def close(self):
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
 
 
 def read_window(path, since, until=None, max_lines=20000, max_bytes=64 << 20, year=None,
@@ -194,45 +322,14 @@ def read_window(path, since, until=None, max_lines=20000, max_bytes=64 << 20, ye
 
     ``since``/``until`` are epoch seconds. Returns a dict:
     ``{path, status, reason?, lines, bytes_read, window_bytes, truncated, rotated: [paths], first_ts, last_ts}``.
-    Lines without a stamp inside the window (continuations) are kept.
+    Lines without a stamp inside the window (continuations) are kept. All lines are held in
+    memory: for big windows use ``Window(...).blocks()``, which streams them.
     """
-    res = {'path': path, 'status': 'ok', 'lines': [], 'bytes_read': 0, 'window_bytes': 0,
-           'truncated': False, 'rotated': [], 'partial_last_line': False}
-    try:
-        st = os.stat(path)
-        fh = opener(path, 'rb')
-    except (IOError, OSError) as exc:
-        res['status'] = 'missing' if getattr(exc, 'errno', None) == 2 else 'unreadable'
-        res['reason'] = '%s: %s' % (path, getattr(exc, 'strerror', None) or exc)
-        return res
-    yref = YearRef(st.st_mtime, year)
-    older = []
-    try:
-        size = st.st_size
-        start = find_offset(fh, size, since, yref) if size else 0
-        end = size
-        if until is not None and size:
-            end = find_offset(fh, size, until + 1, yref)
-        data, capped, nread = _tail_lines(fh, start, end, max_lines, max_bytes)
-        res['bytes_read'] = nread
-        res['window_bytes'] = end - start
-        if data and not data.endswith(b'\n') and end == size:
-            res['partial_last_line'] = True
-        text = data.decode('utf-8', errors='replace')
-        lines = text.split('\n')
-        if lines and lines[-1] == '':
-            lines.pop()
-        res['truncated'] = capped
-        if start == 0 and size and rotated and not capped:
-            first_ts = _ts_at(fh, 0, size, yref)[0]
-            if first_ts is None or first_ts > since:
-                older = _read_rotated(path, since, until, max_lines - len(lines), yref, res)
-        res['lines'] = older + lines
-    except (IOError, OSError) as exc:
-        res['status'] = 'error'
-        res['reason'] = '%s: %s' % (path, exc)
-    finally:
-        fh.close()
+    win = Window(path, since, until, max_lines=max_lines, max_bytes=max_bytes, year=year, rotated=rotated,
+                 opener=opener)
+    lines = list(win.lines())
+    res = win.info
+    res['lines'] = lines
     return res
 
 

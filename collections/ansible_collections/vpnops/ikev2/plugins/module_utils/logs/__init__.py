@@ -21,6 +21,7 @@ read as ``syslog``-shaped lines), ``pluto``, ``windows``, ``charon-status`` (``i
 from __future__ import annotations
 
 import gc
+import json
 import re
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import (
@@ -31,6 +32,7 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.logs import (
     windows_events,
 )
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import (
+    _HINT_WORDS,
     EVENT_KEYS,
     StampCache,
     is_hexdump,
@@ -40,7 +42,7 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import (
 
 FORMATS = ('charon-file', 'syslog', 'journald', 'pluto', 'windows', 'charon-status')
 
-__all__ = ['parse_line', 'parse_lines', 'detect_format', 'FORMATS', 'EVENT_KEYS', 'redact']
+__all__ = ['parse_line', 'parse_lines', 'iter_event_json', 'iter_event_json_batches', 'detect_format', 'FORMATS', 'EVENT_KEYS', 'redact']
 
 _RE_PLUTO_HINT = re.compile(
     r'^(?:\S.{0,40}?:\s+)?(?:(?:ERROR|IMPAIR|WARNING): )?(?:\d{3} )?(?:"[^"]+"(?:\[\d+\])?(?: \S+)?(?: #\d+)?: '
@@ -254,6 +256,60 @@ def _join_pretty_json(lines):
     return out
 
 
+class _LineParser(object):
+    """The per-line step of ``parse_lines`` with its state (the format, the year roll-over, a secret
+    hex dump in progress, Windows events spread over lines), fed one line at a time."""
+
+    def __init__(self, fmt, stamps, host, bare=False):
+        self.fmt = fmt
+        self.stamps = stamps
+        self.host = host
+        self.bare = bare
+        self.secret_dump = False
+        self.win = windows_events.WindowsState(stamps, host) if fmt == 'windows' else None
+        self.fast = charon_log.parse if fmt == 'charon-file' else None
+
+    def feed(self, line, out):
+        """Append the events of ``line`` to ``out``."""
+        if not isinstance(line, str) or line.endswith('\n') or '\x00' in line:
+            line = _text(line)
+        stamps, host = self.stamps, self.host
+        try:
+            if self.fast is not None:
+                ev = self.fast(line, stamps, host)
+            elif self.win is not None:
+                for ev in self.win.feed(line):
+                    out.append(_finish(ev, ev['raw']))
+                return
+            elif self.fmt is not None:
+                ev = _parse_one(line, self.fmt, stamps, host)
+            else:
+                ev = None
+            if ev is None:
+                ev = _auto(line, stamps, host)
+                if ev is None and self.bare:
+                    ev = _bare(line, stamps, host)
+                if ev is None:
+                    return
+        except (ValueError, OverflowError, RecursionError):
+            return
+        if secret_hint(line):
+            _finish(ev, line)
+            self.secret_dump = _RE_SECRET_DUMP.search(line) is not None
+        elif self.secret_dump:
+            if is_hexdump(ev['msg']):
+                ev['msg'] = '<redacted>'
+                ev['raw'] = line[:len(line) - len(line.lstrip())] + '<redacted hex dump>'
+            else:
+                self.secret_dump = False
+        out.append(ev)
+
+    def flush(self, out):
+        if self.win is not None:
+            for ev in self.win.flush():
+                out.append(_finish(ev, ev['raw']))
+
+
 def _parse_lines(lines, fmt, year, tz, host):
     fmt = _norm_fmt(fmt)
     stamps = StampCache(year, tz)
@@ -267,48 +323,90 @@ def _parse_lines(lines, fmt, year, tz, host):
             fmt = None
             bare = True  # nothing recognisable: read lines as bare daemon messages
     out = []
-    append = out.append
-    secret_dump = False
-    hint = secret_hint
-    win = windows_events.WindowsState(stamps, host) if fmt == 'windows' else None
-    if fmt == 'charon-file':
-        fast = charon_log.parse
-    else:
-        fast = None
+    parser = _LineParser(fmt, stamps, host, bare)
+    feed = parser.feed
     for line in lines:
-        if not isinstance(line, str) or line.endswith('\n') or '\x00' in line:
-            line = _text(line)
-        try:
-            if fast is not None:
-                ev = fast(line, stamps, host)
-            elif win is not None:
-                evs = win.feed(line)
-                for ev in evs:
-                    append(_finish(ev, ev['raw']))
-                continue
-            elif fmt is not None:
-                ev = _parse_one(line, fmt, stamps, host)
-            else:
-                ev = None
-            if ev is None:
-                ev = _auto(line, stamps, host)
-                if ev is None and bare:
-                    ev = _bare(line, stamps, host)
-                if ev is None:
-                    continue
-        except (ValueError, OverflowError, RecursionError):
-            continue
-        if hint(line):
-            _finish(ev, line)
-            secret_dump = _RE_SECRET_DUMP.search(line) is not None
-        elif secret_dump:
-            if is_hexdump(ev['msg']):
-                ev['msg'] = '<redacted>'
-                ev['raw'] = line[:len(line) - len(line.lstrip())] + '<redacted hex dump>'
-            else:
-                secret_dump = False
-        append(ev)
-    if win is not None:
-        for ev in win.flush():
-            append(_finish(ev, ev['raw']))
+        feed(line, out)
+    parser.flush(out)
     return out
+
+
+_HINT_ANY = re.compile('|'.join(re.escape(w) for w in _HINT_WORDS))
+
+
+def iter_event_json(blocks, fmt, year=None, tz=None, host=None):
+    """Stream events as JSON texts (one per event, ``json.loads`` of each equals the event that
+    ``parse_lines`` makes of the same lines, in the same order).
+
+    ``blocks`` is an iterable of text blocks, each made of whole lines separated by ``\\n`` (a
+    window read chunk by chunk); ``fmt`` must be given (a file's known format), since a stream
+    cannot be sampled ahead. Nothing is kept between blocks but the parser's state: memory stays
+    at one block whatever the window holds. See ``iter_event_json_batches``.
+    """
+    for batch in iter_event_json_batches(blocks, fmt, year, tz, host):
+        for text in batch:
+            yield text
+
+
+def iter_event_json_batches(blocks, fmt, year=None, tz=None, host=None):
+    """``iter_event_json`` one list per block (fewer Python-level steps per event).
+
+    charon's file log takes a direct-to-JSON path (``charon_log.parse_json_lines``) for its lines;
+    lines that could carry a secret (found in one scan of the block), lines that are not charon's,
+    and every other format go through the same step as ``parse_lines`` and ``json.dumps``.
+    """
+    fmt = _norm_fmt(fmt)
+    if fmt is None or fmt == 'journald':
+        raise ValueError('iter_event_json needs a line format (charon-file, syslog, pluto, windows)')
+    stamps = StampCache(year, tz)
+    parser = _LineParser(fmt, stamps, host)
+    host_json = json.dumps(host)
+    fast = charon_log.parse_json_block if fmt == 'charon-file' else None
+    dumps = json.dumps
+    feed = parser.feed
+    for block in blocks:
+        if isinstance(block, bytes):
+            block = block.decode('utf-8', 'replace')
+        lines = block.split('\n')
+        if lines and lines[-1] == '':
+            lines.pop()
+        evs = []
+        if fast is not None and '\x00' not in block:
+            # lines that could carry a secret take the full step (redaction): found in one scan
+            risky = []
+            idx = pos = 0
+            for m in _HINT_ANY.finditer(block):
+                p = m.start()
+                idx += block.count('\n', pos, p)
+                pos = p
+                if not risky or risky[-1] != idx:
+                    risky.append(idx)
+            texts, misses = fast(block, lines, stamps, host_json, risky)
+            if parser.secret_dump:
+                misses.insert(0, 0)
+            if not misses:
+                yield texts
+                continue
+            n = len(lines)
+            done = -1
+            for i in misses:
+                if i <= done:
+                    continue
+                # the full step for this line, and for the lines after it while a secret hex dump goes on
+                while True:
+                    feed(lines[i], evs)
+                    texts[i] = dumps(evs[0]) if evs else None
+                    del evs[:]
+                    done = i
+                    i += 1
+                    if not parser.secret_dump or i >= n:
+                        break
+            yield [t for t in texts if t is not None]
+            continue
+        for line in lines:
+            feed(line, evs)
+        yield [dumps(ev) for ev in evs]
+    evs = []
+    parser.flush(evs)
+    if evs:
+        yield [dumps(ev) for ev in evs]

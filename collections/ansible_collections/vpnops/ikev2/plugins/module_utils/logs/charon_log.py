@@ -13,6 +13,7 @@ Examples (charon's own output)::
 
 from __future__ import annotations
 
+import json
 import re
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.logs._common import (
@@ -80,45 +81,81 @@ _RE_ESTAB = re.compile(
 _RE_RETRANS = re.compile(r'^(?:sending )?retransmit \d+ of (request|response)(?: with)? message ID (\d+)')
 
 
-def enrich(ev, msg):
-    """Fill peer/exchange/direction/notifies from a charon message."""
+def enrich_fields(msg, ike_name, ike_id):
+    """What a charon message says beyond its prefix, or None when it says nothing more.
+
+    Returns ``(ike_name, ike_id, peer, peer_port, exchange, direction, notifies)``; ``ike_name`` and
+    ``ike_id`` are the ones given unless the message names the IKE SA and they were unset. The one
+    place that reads these fields: the dict path (``enrich``) and the JSON path (``parse_json``)
+    both call it, so both produce the same event.
+    """
+    peer = peer_port = exchange = direction = None
+    hit = False
     c = msg[:1]
     if c == 'p' or c == 'g':
         m = _RE_XCHG.match(msg)
         if m:
-            ev['exchange'] = m.group('x')
-            ev['direction'] = m.group('dir')
+            exchange = m.group('x')
+            direction = m.group('dir')
+            hit = True
     elif c == 's' or c == 'r':
         if msg.startswith('sending packet: ') or msg.startswith('received packet: '):
             m = _RE_PKT.match(msg)
-            if m:
-                if msg[0] == 's':
-                    ev['peer'], ev['peer_port'] = m.group(3), int(m.group(4))
-                    ev['direction'] = 'out'
-                else:
-                    ev['peer'], ev['peer_port'] = m.group(1), int(m.group(2))
-                    ev['direction'] = 'in'
-            return
+            if m is None:
+                return None
+            if msg[0] == 's':
+                peer, peer_port = m.group(3), int(m.group(4))
+                direction = 'out'
+            else:
+                peer, peer_port = m.group(1), int(m.group(2))
+                direction = 'in'
+            return ike_name, ike_id, peer, peer_port, exchange, direction, []
     elif c == 'i':
         m = _RE_INIT_TO.match(msg)
         if m:
-            if ev['ike_name'] is None:
-                ev['ike_name'], ev['ike_id'] = m.group(1), m.group(2)
-            ev['peer'] = m.group(3)
-            ev['exchange'] = 'IKE_SA_INIT'
+            if ike_name is None:
+                ike_name, ike_id = m.group(1), m.group(2)
+            peer = m.group(3)
+            exchange = 'IKE_SA_INIT'
+            hit = True
     elif c == 'I' and msg.startswith('IKE_SA ') and ' established between ' in msg:
         m = _RE_ESTAB.match(msg)
         if m:
-            if ev['ike_name'] is None:
-                ev['ike_name'], ev['ike_id'] = m.group(1), m.group(2)
-            ev['peer'] = m.group(4)
+            if ike_name is None:
+                ike_name, ike_id = m.group(1), m.group(2)
+            peer = m.group(4)
+            hit = True
     if ' is initiating a' in msg:
         m = _RE_IS_INIT.match(msg)
         if m:
-            ev['peer'] = m.group(1)
-            ev['exchange'] = 'IKE_SA_INIT'
+            peer = m.group(1)
+            exchange = 'IKE_SA_INIT'
+            hit = True
+    notifies = []
     if '_' in msg or 'N(' in msg:
-        ev['notifies'] = notifies_in(msg)
+        notifies = notifies_in(msg)
+        hit = hit or bool(notifies)
+    if not hit:
+        return None
+    return ike_name, ike_id, peer, peer_port, exchange, direction, notifies
+
+
+def enrich(ev, msg):
+    """Fill peer/exchange/direction/notifies from a charon message."""
+    f = enrich_fields(msg, ev['ike_name'], ev['ike_id'])
+    if f is None:
+        return
+    ev['ike_name'], ev['ike_id'] = f[0], f[1]
+    if f[2] is not None:
+        ev['peer'] = f[2]
+    if f[3] is not None:
+        ev['peer_port'] = f[3]
+    if f[4] is not None:
+        ev['exchange'] = f[4]
+    if f[5] is not None:
+        ev['direction'] = f[5]
+    if f[6]:
+        ev['notifies'] = f[6]
 
 
 def parse_body(ev, text):
@@ -159,6 +196,160 @@ def parse(line, stamps, host=None):
     }
     enrich(ev, msg)
     return ev
+
+
+_ENC = json.encoder.encode_basestring_ascii
+_EVENT_JSON = ('{"ts": %s, "host": %s, "daemon": "charon", "source": "charon-file", "thread": %d, "subsystem": "%s", '
+               '"level": %s, "ike_name": %s, "ike_id": %s, "peer": %s, "peer_port": %s, "exchange": %s, "direction": %s, '
+               '"notifies": %s, "msg": %s, "raw": %s}')
+
+
+def _jstr(v):
+    return 'null' if v is None else _ENC(v)
+
+
+def parse_json(line, stamps, host_json='null'):
+    """One charon file-log line straight to the JSON text of its event (``json.loads`` of it equals
+    ``parse(line, ...)``), or None; ``host_json`` is the host already JSON-encoded. The streaming
+    gather's hot path: no dict, no generic encoder."""
+    m = _FILE_MATCH(line)
+    if m is None:
+        return None
+    ts, thread, sub, lvl, name, iid, msg = m.groups()
+    if ts is not None:
+        ts = stamps.get(ts)
+    f = enrich_fields(msg, name, iid) if msg else None
+    if f is None:
+        return _PLAIN_JSON % (
+            'null' if ts is None else '"%s"' % ts, host_json, _THREADS.get(thread) or int(thread), sub,
+            'null' if lvl is None else int(lvl), _jstr(name), 'null' if iid is None else '"%s"' % iid,
+            _ENC(msg), _ENC(line))
+    name, iid, peer, port, xchg, direction, notifies = f
+    return _EVENT_JSON % (
+        'null' if ts is None else '"%s"' % ts, host_json, _THREADS.get(thread) or int(thread), sub,
+        'null' if lvl is None else int(lvl), _jstr(name), _jstr(iid), _jstr(peer),
+        'null' if port is None else port, _jstr(xchg), _jstr(direction),
+        '[%s]' % ', '.join('"%s"' % n for n in notifies), _ENC(msg), _ENC(line))
+
+
+_THREAD_JSON = dict((k, str(v)) for k, v in _THREADS.items())
+_ENRICH_FIRST = frozenset('pgsriI')
+
+
+def parse_json_lines(lines, stamps, host_json='null', skip=()):
+    """``parse_json`` over many lines in one loop: ``(texts, misses)``, a list with each line's JSON
+    text, or None where the line is not a charon file-log line or is in ``skip`` (the caller gives
+    those the full step), and the indexes of those Nones."""
+    out = []
+    misses = []
+    append = out.append
+    match = _FILE_MATCH
+    prefixes = {}
+    enc = _ENC
+    plain = _PLAIN_JSON_BODY
+    full = _EVENT_JSON_BODY
+    tj = _THREAD_JSON
+    first = _ENRICH_FIRST
+    for line in lines:
+        if line in skip:
+            misses.append(len(out))
+            append(None)
+            continue
+        m = match(line)
+        if m is None:
+            misses.append(len(out))
+            append(None)
+            continue
+        ts, thread, sub, lvl, name, iid, msg = m.groups()
+        pre = prefixes.get(ts)
+        if pre is None:
+            iso = stamps.get(ts) if ts is not None else None
+            pre = '{"ts": %s, "host": %s, "daemon": "charon", "source": "charon-file", "thread": ' % (
+                'null' if iso is None else '"%s"' % iso, host_json)
+            if len(prefixes) > 4096:
+                prefixes.clear()
+            prefixes[ts] = pre
+        f = None
+        if msg and (msg[0] in first or '_' in msg or 'N(' in msg or ' is initiating a' in msg):
+            f = enrich_fields(msg, name, iid)
+        if f is None:
+            append(pre + plain % (
+                tj.get(thread) or str(int(thread)), sub, 'null' if lvl is None else int(lvl),
+                'null' if name is None else enc(name), 'null' if iid is None else '"%s"' % iid, enc(msg), enc(line)))
+        else:
+            name, iid, peer, port, xchg, direction, notifies = f
+            append(pre + full % (
+                tj.get(thread) or str(int(thread)), sub, 'null' if lvl is None else int(lvl), _jstr(name), _jstr(iid),
+                _jstr(peer), 'null' if port is None else port, _jstr(xchg), _jstr(direction),
+                '[%s]' % ', '.join('"%s"' % n for n in notifies), enc(msg), enc(line)))
+    return out, misses
+
+
+# The file-log line shape again, for a whole block at once (re.M: one line per match; no group may
+# cross a line end). findall gives '' for a group that did not take part: see parse_json_block.
+_BLOCK_LINE = re.compile(
+    r'^((?:' + _TS.replace('(?P<ts>', '(') + r':?[^\S\n]+)?(\d{1,3})\[([A-Z]{2,4})(-?\d)?\] '
+    r'(?:<(?:([^|<>\n]*)\|)?(\d+)> )?(.*))$', re.M)
+
+
+def parse_json_block(block, lines, stamps, host_json='null', misses=()):
+    """``parse_json_lines`` for a block of text (``lines`` is ``block`` split at line ends), with one
+    regex scan for the whole block. ``misses`` are indexes of lines the caller handles itself (their
+    texts are None in the result). Returns ``(texts, misses)`` as ``parse_json_lines`` does."""
+    found = _BLOCK_LINE.findall(block)
+    if len(found) != len(lines):     # some line is not charon's: line by line
+        return parse_json_lines(lines, stamps, host_json, set(lines[i] for i in misses))
+    out = []
+    append = out.append
+    prefixes = {}
+    enc = _ENC
+    plain = _PLAIN_JSON_BODY
+    full = _EVENT_JSON_BODY
+    tj = _THREAD_JSON
+    first = _ENRICH_FIRST
+    redo = []
+    for line, ts, thread, sub, lvl, name, iid, msg in found:
+        pre = prefixes.get(ts)
+        if pre is None:
+            iso = stamps.get(ts) if ts else None
+            pre = '{"ts": %s, "host": %s, "daemon": "charon", "source": "charon-file", "thread": ' % (
+                'null' if iso is None else '"%s"' % iso, host_json)
+            if len(prefixes) > 4096:
+                prefixes.clear()
+            prefixes[ts] = pre
+        if not name:
+            if iid:
+                if name == '' and '<|' in line:      # "<|3>": an empty name, not none
+                    redo.append(len(out))
+                name = None
+            else:
+                name = iid = None
+        f = None
+        if msg and (msg[0] in first or '_' in msg or 'N(' in msg or ' is initiating a' in msg):
+            f = enrich_fields(msg, name, iid)
+        if f is None:
+            append(pre + plain % (
+                tj.get(thread) or str(int(thread)), sub, lvl or 'null',
+                'null' if name is None else enc(name), 'null' if iid is None else '"%s"' % iid, enc(msg), enc(line)))
+        else:
+            name, iid, peer, port, xchg, direction, notifies = f
+            append(pre + full % (
+                tj.get(thread) or str(int(thread)), sub, lvl or 'null', _jstr(name), _jstr(iid),
+                _jstr(peer), 'null' if port is None else port, _jstr(xchg), _jstr(direction),
+                '[%s]' % ', '.join('"%s"' % n for n in notifies), enc(msg), enc(line)))
+    misses = sorted(set(misses).union(redo)) if redo else list(misses)
+    for i in misses:
+        out[i] = None
+    return out, misses
+
+
+# the event of a message that enrich_fields finds nothing in: the same text with the fixed nulls
+_PLAIN_JSON = _EVENT_JSON.replace(
+    '%s, "peer_port": %s, "exchange": %s, "direction": %s, "notifies": %s,',
+    'null, "peer_port": null, "exchange": null, "direction": null, "notifies": [],')
+# after the per-second prefix (ts, host, daemon, source): from the thread number on
+_EVENT_JSON_BODY = _EVENT_JSON[_EVENT_JSON.index('"thread": ') + len('"thread": '):].replace('%d', '%s', 1)
+_PLAIN_JSON_BODY = _PLAIN_JSON[_PLAIN_JSON.index('"thread": ') + len('"thread": '):].replace('%d', '%s', 1)
 
 
 def parse_status(line, host=None):
