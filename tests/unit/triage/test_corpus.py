@@ -26,7 +26,10 @@ KNOWN_MISSES = {
 
 def _ok(case, report):
     want = CATEGORY_MAP[case["category"]]
-    top = report["findings"][0] if report["findings"] else None
+    # a log that ends with the tunnel re-established reports its failure as resolved (the category
+    # still has to be right); see test_a_failure_followed_by_a_new_sa_is_resolved
+    ranked = report["findings"] or report.get("resolved") or []
+    top = ranked[0] if ranked else None
     got = top["category"] if top else None
     if want == "cert_expired" and got == "clock_skew":
         return True
@@ -67,9 +70,10 @@ def test_peer_suites_case(case, tmp_path, run_cli):
         pytest.xfail("known miss: read as %s" % KNOWN_MISSES[case["id"]])
     res = _cli_case(case, tmp_path, run_cli)
     rep = res.json()
-    assert res.rc == 1
+    # exit 1: a fault; exit 0 when the log ends with the failed tunnel re-established (resolved)
+    assert res.rc == (1 if rep["findings"] else 0)
     assert _ok(case, rep), rep["findings"][:2]
-    top = rep["findings"][0]
+    top = (rep["findings"] or rep["resolved"])[0]
     # the finding names a host of the case or the peer's address, and carries its evidence
     assert top["hosts"] and top["evidence"]
     assert all(e["line"] for e in top["evidence"])

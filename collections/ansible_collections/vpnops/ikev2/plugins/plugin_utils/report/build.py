@@ -9,7 +9,8 @@ from ansible_collections.vpnops.ikev2.plugins.plugin_utils.report.html_page impo
 from ansible_collections.vpnops.ikev2.plugins.plugin_utils.triage.report import to_json, to_markdown
 
 CONTRACT_KEYS = ('schema', 'findings', 'hosts')
-OPTIONAL_KEYS = ('acknowledged',)      # findings an operator accepted (vpnops.ikev2.classify)
+OPTIONAL_KEYS = ('acknowledged',      # findings an operator accepted (vpnops.ikev2.classify)
+                 'resolved')          # failures whose tunnel has been re-established since
 FORMATS = {'json': 'report.json', 'md': 'report.md', 'html': 'report.html'}
 
 
@@ -17,7 +18,8 @@ def contract(result):
     """The classification's JSON contract out of a registered ``vpnops.ikev2.classify`` result.
 
     Ansible adds ``changed``, ``failed`` and the like to a registered result; the report keeps
-    exactly ``schema``, ``findings`` and ``hosts``, and ``acknowledged`` when there is any.
+    exactly ``schema``, ``findings`` and ``hosts``, and ``acknowledged`` and ``resolved`` when there
+    are any.
 
     >>> contract({'changed': False, 'schema': 1, 'findings': [], 'hosts': {}})
     {'schema': 1, 'findings': [], 'hosts': {}}
@@ -57,6 +59,10 @@ def summary_lines(report, width=160):
     for f in findings:
         hosts = ', '.join(f.get('hosts') or ()) or '?'
         lines.append(_oneline('%s. %s %s: %s' % (f.get('rank'), f.get('category'), hosts, f.get('summary') or ''), width))
+    for f in report.get('resolved') or ():
+        hosts = ', '.join(f.get('hosts') or ()) or '?'
+        lines.append(_oneline('resolved: %s %s: last failed %s, re-established %s' % (
+            f.get('category'), hosts, f.get('last_failure'), f.get('recovered')), width))
     states = report.get('hosts') or {}
     for name in sorted(states):
         h = states[name] if isinstance(states[name], dict) else {}

@@ -1209,20 +1209,164 @@ def _classify(hosts, ruleset, prefilter, now):
         findings.extend(_fact_findings(st, ruleset, now))
     findings.extend(_pair_findings(states, ruleset))
     ranked = _rank(findings, states)
+    active, resolved = [], []
+    for f in ranked:
+        rec = _recovery(f, states)
+        if rec is None:
+            active.append(f)
+        else:
+            resolved.append((f, rec))
     out = []
-    for i, f in enumerate(ranked, 1):
-        out.append({
-            'rank': i,
-            'category': f.category,
-            'rule': f.rule.id,
-            'confidence': round(max(0.0, min(1.0, f.confidence)), 2),
-            'hosts': f.hosts,
-            'phase': f.phase,
-            'summary': _summary(f),
-            'evidence': f.evidence[:MAX_EVIDENCE + 4],
-            'remediation': _remediation(f),
-        })
+    for i, f in enumerate(active, 1):
+        out.append(_finding_dict(f, i))
+    report = {'schema': 1, 'findings': out}
+    if resolved:
+        # historic failures, ranked below every active finding
+        report['resolved'] = [_resolved_dict(f, rec, len(active) + i) for i, (f, rec) in enumerate(resolved, 1)]
     host_report = {}
     for name, hi in hosts.items():
         host_report[name] = {'status': hi.status or 'ok', 'reason': hi.reason}
-    return {'schema': 1, 'findings': out, 'hosts': host_report}
+    report['hosts'] = host_report
+    return report
+
+
+def _finding_dict(f, rank):
+    return {
+        'rank': rank,
+        'category': f.category,
+        'rule': f.rule.id,
+        'confidence': round(max(0.0, min(1.0, f.confidence)), 2),
+        'hosts': f.hosts,
+        'phase': f.phase,
+        'summary': _summary(f),
+        'evidence': f.evidence[:MAX_EVIDENCE + 4],
+        'remediation': _remediation(f),
+    }
+
+
+def _resolved_dict(f, rec, rank):
+    d = _finding_dict(f, rank)
+    d['status'] = 'resolved'
+    d['last_failure'] = rec['last_failure']
+    d['recovered'] = rec['recovered']
+    d['summary'] = 'Resolved: last failed at %s, re-established at %s%s. Was: %s' % (
+        rec['last_failure'] or 'an unknown time', rec['recovered'] or 'an unknown time',
+        ' (CHILD_SA installed now)' if rec['installed_now'] else '', d['summary'])
+    seen = set(e['line'] for e in d['evidence'])
+    d['evidence'] = d['evidence'][:MAX_EVIDENCE] + [e for e in rec['evidence'] if e['line'] not in seen]
+    return d
+
+
+# ----------------------------------------------------------------------------------- resolved failures
+#
+# The logs cover a window (an hour by default): right after a fix they still hold the failure lines.
+# A failure of a tunnel that the same host's log shows re-established afterwards (a CHILD_SA of the
+# same peer established, later in that log), and that - when the host's SAs were gathered - has an
+# installed CHILD_SA now, is historic: it is reported under ``resolved``, not as a fault. Anything a
+# host fact shows (a clock still off, a chain still incomplete, a firewall still dropping) is the
+# fault now, so a finding with fact evidence never resolves.
+
+def _sa_peer_ids(state):
+    """{SA key: the peer's identity} from the lines that name it (cached per host)."""
+    cache = state.ctx_key_cache.get('__peer_ids')
+    if cache is None:
+        cache = {}
+        for h in state.ctx.get('peer_identity', ()):
+            pid = h.groups.get('peer_id')
+            key = _sa_key(h.event)
+            if key is not None and pid and pid != '%any':
+                cache[key] = pid
+        for h in state.ctx.get('established', ()):
+            v = h.groups.get('value')
+            m = re.match(r'\S+?\[[^\]]*\]\.\.\.\S+?\[([^\]]*)\]', v) if v else None
+            key = _sa_key(h.event)
+            if m and key is not None and m.group(1) != '%any':
+                cache[key] = m.group(1)
+        state.ctx_key_cache['__peer_ids'] = cache
+    return cache
+
+
+def _tunnel(state, ev):
+    """(peer address, connection name, peer identity) of the SA a line belongs to."""
+    return _sa_peer(state, ev), ev.get('ike_name'), _sa_peer_ids(state).get(_sa_key(ev))
+
+
+def _same_tunnel(fail, ok):
+    """Is ``ok`` (an establishment) the same tunnel as ``fail``? By the peer's address when the failure
+    names one (the responder does not know the connection name yet), else by the connection name;
+    identities, when both are known, must agree (several peers behind one NAT address)."""
+    if fail[0]:
+        same = ok[0] == fail[0]
+    elif fail[1]:
+        same = ok[1] == fail[1]
+    else:
+        return False
+    if same and fail[2] and ok[2] and fail[2] != ok[2]:
+        return False
+    return same
+
+
+def _installed_now(state, tunnel):
+    """None when the host's SAs were not gathered; else whether an IKE SA with this peer has an
+    installed CHILD_SA now."""
+    facts = state.input.facts or {}
+    sas = facts.get('sas')
+    if not isinstance(sas, dict) or sas.get('status', 'ok') not in ('ok', 'partial') or not isinstance(sas.get('ike'), list):
+        return None
+    peer, name, pid = tunnel
+    for sa in sas['ike']:
+        if not isinstance(sa, dict):
+            continue
+        if peer:
+            if sa.get('remote_host') != peer:
+                continue
+        elif name is None or sa.get('name') != name:
+            continue
+        if pid and sa.get('remote_id') and sa.get('remote_id') != pid:
+            continue
+        for ch in sa.get('children') or ():
+            if isinstance(ch, dict) and str(ch.get('state', '')).upper() == 'INSTALLED':
+                return True
+    return False
+
+
+def _recovery(f, states):
+    """When every failure folded into ``f`` is followed by a re-establishment of its tunnel: the
+    times of the last failure and of the recovery, and the line showing it; else None."""
+    parts = [f] + list(f.absorbed)
+    if any(not p.hits for p in parts):
+        return None      # fact evidence (or a pair check on facts): the fault is there now
+    last_fail, recovered, evidence, installed = None, None, [], True
+    for p in parts:
+        st = states[p.host]
+        oks = st.ctx.get('child_established') or ()
+        # the last failure of each tunnel the finding's lines belong to (log order: clock steps
+        # on a skewed host make timestamps unreliable for ordering)
+        tunnels = {}
+        for h in p.hits:
+            t = _tunnel(st, h.event)
+            if not t[0] and not t[1]:
+                return None  # a failure that names no peer or connection cannot be tied to a recovery
+            if t not in tunnels or tunnels[t].idx < h.idx:
+                tunnels[t] = h
+        for t, fail in tunnels.items():
+            ok = None
+            for h in oks:
+                if h.idx > fail.idx and _same_tunnel(t, _tunnel(st, h.event)):
+                    ok = h
+                    break
+            if ok is None:
+                return None
+            now = _installed_now(st, t)
+            if now is False:
+                return None
+            installed = installed and now is True
+            fts, ots = fail.event.get('ts'), ok.event.get('ts')
+            if fts and (last_fail is None or fts > last_fail[0]):
+                last_fail = (fts, p.host)
+            if ots and (recovered is None or ots > recovered[0]):
+                recovered = (ots, p.host)
+            line = ok.event.get('raw') or ok.event.get('msg') or ''
+            evidence.append({'host': p.host, 'source': ok.event.get('source') or 'log', 'line': line[:2000]})
+    return {'last_failure': last_fail[0] if last_fail else None, 'recovered': recovered[0] if recovered else None,
+            'installed_now': installed, 'evidence': evidence}

@@ -40,6 +40,17 @@ def to_markdown(report):
                 line = _md_escape(e['line']).replace('`', "'")
                 lines.append('| %s | %s | `%s` |' % (_md_escape(e['host']), _md_escape(e['source']), line))
             lines.append('')
+    resolved = report.get('resolved') or []
+    if resolved:
+        lines.append('## Resolved')
+        lines.append('')
+        lines.append('Failures whose tunnel has been re-established since (not faults now):')
+        lines.append('')
+        for f in resolved:
+            lines.append('- %s (`%s`) on %s: last failed %s, re-established %s' % (
+                f['category'], f['rule'], _md_escape(', '.join(f['hosts'])), _md_escape(f.get('last_failure')),
+                _md_escape(f.get('recovered'))))
+        lines.append('')
     acked = report.get('acknowledged') or []
     if acked:
         lines.append('## Acknowledged')
@@ -76,6 +87,9 @@ def to_text(report):
         rem = f.get('remediation') or {}
         if rem.get('role'):
             out.append('   fix: role %s%s' % (rem['role'], ', auto-remediable' if rem.get('auto_remediable') else ''))
+    for f in report.get('resolved') or ():
+        out.append('resolved: %s %s hosts=%s last failed %s, re-established %s' % (
+            f['category'], f['rule'], ','.join(f['hosts']), f.get('last_failure'), f.get('recovered')))
     for f in report.get('acknowledged') or ():
         out.append('acknowledged: %s %s hosts=%s (%s)' % (f['category'], f['rule'], ','.join(f['hosts']), f['acknowledged']))
     for name in sorted(report.get('hosts') or {}):
