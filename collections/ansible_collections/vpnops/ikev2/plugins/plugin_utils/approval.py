@@ -49,6 +49,9 @@ CHANGE_TEMPLATES = {
     'time_sync': 'configure the NTP client with the approved servers and step the clock',
     'firewall': 'open {allow} inbound with the host\'s firewall provider (reverted unless SSH still works)',
     'proposals': 'move both ends of the tunnel to the golden proposal set and reload the connections',
+    'connections': 'by the finding\'s category: align the failing connection\'s traffic selectors to the golden config '
+                   '(ts_mismatch), load a configured but unloaded connection (no_matching_connection), or terminate and '
+                   're-initiate a stale SA (invalid_spi); verified, rolled back on failure',
 }
 
 
