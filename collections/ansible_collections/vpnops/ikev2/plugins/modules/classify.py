@@ -194,6 +194,28 @@ acknowledged:
   elements: dict
   sample:
     - {category: resource_limit, rule: IKE-RES-004, hosts: [gw3], acknowledged: "test kernel without XFRM"}
+resolved:
+  description:
+    - Historic failures, not faults now. A log finding whose every failing tunnel the same host's
+      log shows re-established later (a CHILD_SA of the same peer established), and, when the
+      host's SAs were gathered, with a CHILD_SA of that peer installed now.
+    - Same shape as RV(findings), ranked after all of them, plus C(status) (C(resolved)),
+      C(last_failure) and C(recovered) (timestamps on the host's own clock); the summary starts
+      with "Resolved:" and the evidence ends with the re-establishment lines.
+    - A finding with evidence from host facts (clock offset, chain, firewall verdicts) is never
+      resolved.
+  returned: when there is any
+  type: list
+  elements: dict
+  sample:
+    - rank: 2
+      category: proposal_mismatch
+      rule: IKE-PROP-002
+      hosts: [gw2, cl3]
+      status: resolved
+      last_failure: "2026-12-05T14:40:02Z"
+      recovered: "2026-12-05T14:40:31Z"
+      summary: "Resolved: last failed at 2026-12-05T14:40:02Z, re-established at 2026-12-05T14:40:31Z ..."
 hosts:
   description: Per host, C(status) (ok, partial, no_daemon, missing, unreachable) and C(reason).
   returned: always
