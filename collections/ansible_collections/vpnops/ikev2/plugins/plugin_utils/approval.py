@@ -52,6 +52,8 @@ CHANGE_TEMPLATES = {
     'connections': 'by the finding\'s category: align the failing connection\'s traffic selectors to the golden config '
                    '(ts_mismatch), load a configured but unloaded connection (no_matching_connection), or terminate and '
                    're-initiate a stale SA (invalid_spi); verified, rolled back on failure',
+    'resources': 'raise the charon limits the finding names (ikesa_limit, init_limit_half_open, init_limit_job_load '
+                 'where strongswan.conf sets them lower) and restart charon, which drops its SAs for a moment',
 }
 
 
