@@ -53,12 +53,15 @@ fi
 # Unpacked, never installed: timesyncd and ntpsec conflict with chrony, and an NTP client may only
 # run inside a lab host, whose clock is emulated (lab/clock/README.md).
 EXTRA_DIR=lab/.cache/timeclients
-if [ ! -x "$EXTRA_DIR/usr/sbin/ntpd" ] || [ ! -x "$EXTRA_DIR/lib/systemd/systemd-timesyncd" ] || [ ! -x "$EXTRA_DIR/usr/sbin/charon-systemd" ]; then
+if [ ! -x "$EXTRA_DIR/usr/sbin/ntpd" ] || [ ! -x "$EXTRA_DIR/lib/systemd/systemd-timesyncd" ] || [ ! -x "$EXTRA_DIR/usr/sbin/charon-systemd" ] \
+   || [ ! -e "$EXTRA_DIR/usr/lib/python3/dist-packages/ntp/libntpc.so" ]; then
   echo "setup: fetching and unpacking charon-systemd, systemd-timesyncd and ntpsec into $EXTRA_DIR"
   tmp=$(mktemp -d) && chmod 755 "$tmp"
   (cd "$tmp" && apt-get download -qq charon-systemd systemd-timesyncd ntpsec python3-ntp >/dev/null)
   mkdir -p "$EXTRA_DIR"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$EXTRA_DIR"; done
+  # ntpq (Python) looks for libntpc beside its module first
+  ln -sf ../../../x86_64-linux-gnu/ntp/libntpc.so.1 "$EXTRA_DIR/usr/lib/python3/dist-packages/ntp/libntpc.so"
   rm -rf "$tmp"
 fi
 

@@ -14,7 +14,7 @@ from ansible_collections.vpnops.ikev2.plugins.action.ike_facts import ActionModu
 from _gather_helpers import FIXTURES
 
 
-def make_action(module_result, host_skew=0.0, host_work=0.2):
+def make_action(module_result, host_skew=0.0, host_work=0.2, there=0.05, back=0.05, host_end=False):
     task = Task()
     task.action = "vpnops.ikev2.ike_facts"
     task.args = {}
@@ -25,12 +25,14 @@ def make_action(module_result, host_skew=0.0, host_work=0.2):
 
     def low_level(*args, **kwargs):
         start = time.time()
-        time.sleep(0.05)                          # transport there
+        time.sleep(there)                         # transport there (SSH session, shell, interpreter fork)
         host_start = time.time() + host_skew
         time.sleep(host_work)                     # the module works
         res = dict(module_result)
         res["ike_facts_timing"] = {"host_start": host_start, "elapsed": host_work}
-        time.sleep(0.05)                          # transport back
+        if host_end:
+            res["ike_facts_timing"]["host_end"] = time.time() + host_skew
+        time.sleep(back)                          # transport back
         calls.append((start, time.time()))
         return {"rc": 0, "stdout": json.dumps(res), "stderr": ""}
 
@@ -54,6 +56,42 @@ def test_offset_from_the_carrying_command_not_the_module_build():
     lo, hi = t["offset_bounds_s"]
     assert lo <= -86400.0 + 0.01 and hi >= -86400.0 - 0.01
     assert "ike_facts_timing" not in res and res["changed"] is False
+
+
+def test_uneven_legs_host_end_pairs_with_the_end_of_the_round_trip():
+    """The forward leg (SSH session set-up, shell, fork) is long, the return leg short: the even
+    split puts the host ahead by half the difference, the end pairing does not."""
+    facts = {"ikev2": {"time": {"status": "ok"}, "certs": {"status": "ok"}}}
+    action, _calls = make_action({"ansible_facts": facts, "changed": False}, host_skew=-3600.0, host_work=0.05,
+                                 there=0.4, back=0.01, host_end=True)
+    t = action.run(task_vars={})["ansible_facts"]["ikev2"]["time"]
+    assert -3600.0 - 0.03 < t["offset_s"] <= -3600.0 + 0.005, t
+    assert t["measured_by"].endswith("host clock at the result")
+    lo, hi = t["offset_bounds_s"]
+    assert lo <= t["offset_s"] <= hi and lo <= -3600.0 <= hi
+    # an older module copy without host_end: the even split, biased by (there - back) / 2
+    action, _calls = make_action({"ansible_facts": facts, "changed": False}, host_skew=-3600.0, host_work=0.05,
+                                 there=0.4, back=0.01)
+    t = action.run(task_vars={})["ansible_facts"]["ikev2"]["time"]
+    assert 0.15 < t["offset_s"] + 3600.0 < 0.25 and t["measured_by"].endswith("split evenly"), t
+
+
+def test_unreadable_clock_readings_fail_clearly():
+    import pytest
+    from ansible.errors import AnsibleActionFail
+    facts = {"ikev2": {"time": {"status": "ok"}, "certs": {"status": "ok"}}}
+    action, _calls = make_action({"ansible_facts": facts, "changed": False})
+    low = action._low_level_execute_command
+
+    def garbled(*a, **k):
+        out = low(*a, **k)
+        res = json.loads(out["stdout"])
+        res["ike_facts_timing"]["host_end"] = "soon"
+        return dict(out, stdout=json.dumps(res))
+
+    action._low_level_execute_command = garbled
+    with pytest.raises(AnsibleActionFail, match="unreadable clock readings"):
+        action.run(task_vars={})
 
 
 def test_deferred_certificates_are_parsed_on_the_controller():

@@ -242,7 +242,7 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import certinfo, logsources
+from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import certinfo, logsources, timefacts
 from ansible_collections.vpnops.ikev2.plugins.module_utils.facts.gather import GatherError, Gatherer
 
 PATH_OPTIONS = {
@@ -312,6 +312,7 @@ def main():
         timing = {'host_start': proc_start, 'elapsed': elapsed + (host_start - proc_start), 'from': 'process start'}
     else:
         timing = {'host_start': host_start, 'elapsed': elapsed, 'from': 'module start'}
+    timefacts.stamp_result_end(module)
     # big log windows come as spooled events, streamed into the result (logsources.exit_json)
     logsources.exit_json(module, changed=False, ansible_facts={'ikev2': facts}, ike_facts_timing=timing)
 

@@ -215,69 +215,10 @@ class Gatherer(object):
 
     # ---------------------------------------------------------------- time
     def time(self):
-        tz = timefacts.timezone_info(self.host)
-        ntp = {'client': 'none', 'synchronized': None, 'offset_s': None, 'servers': [], 'sources': []}
-        reasons = []
-        res = self.host.run(['chronyc', '-c', '-n', 'tracking'])
-        if not res.missing:
-            ntp['client'] = 'chrony'
-            if res.ok:
-                try:
-                    tr = timefacts.parse_chrony_tracking(res.out)
-                    ntp.update({'synchronized': tr['synchronized'], 'offset_s': tr['offset_s'], 'tracking': tr})
-                except ValueError as exc:
-                    reasons.append(str(exc))
-                src = self.host.run(['chronyc', '-c', '-n', 'sources'])
-                if src.ok:
-                    ntp['sources'] = timefacts.parse_chrony_sources(src.out)
-            elif 'Cannot talk to daemon' in (res.out + res.err):
-                # chrony is installed but chronyd is not running: a fact about the host, not a gather error
-                ntp.update(running=False, synchronized=False, reason=res.reason())
-            else:
-                reasons.append(res.reason())
-            text, _err = self.host.read(self.paths['chrony_conf'])
-            if text is None:
-                text, _err = self.host.read('/etc/chrony.conf')
-            if text:
-                servers, dirs = timefacts.parse_chrony_conf_servers(text)
-                for d in dirs:
-                    for name in self.host.listdir(d.split()[0]):
-                        if name.endswith(('.conf', '.sources')):
-                            sub, _e = self.host.read(os.path.join(d.split()[0], name))
-                            servers.extend(timefacts.parse_chrony_conf_servers(sub or '')[0])
-                ntp['servers'] = servers
-        if ntp['client'] == 'none' or (not res.ok and ntp.get('running') is not False):
-            td = self.host.run(['timedatectl', 'show'])
-            if td.ok:
-                show = timefacts.parse_timedatectl_show(td.out)
-                ts = self.host.run(['timedatectl', 'show-timesync', '--all'])
-                if ts.ok and ntp['client'] == 'none':
-                    sync = timefacts.parse_timedatectl_show(ts.out)
-                    ntp['client'] = 'timesyncd'
-                    ntp['servers'] = [{'type': 'server', 'host': h} for h in
-                                      (sync.get('SystemNTPServers', '') + ' ' + sync.get('FallbackNTPServers', '')).split()]
-                    ntp['server_name'] = sync.get('ServerName')
-                ntp['synchronized'] = show.get('NTPSynchronized') == 'yes'
-                if show.get('Timezone'):
-                    tz['name'] = show['Timezone']
-        if ntp['client'] == 'none':
-            nq = self.host.run(['ntpq', '-pn'])
-            if not nq.missing:
-                ntp['client'] = 'ntpd'
-                if nq.ok:
-                    peers = timefacts.parse_ntpq_peers(nq.out)
-                    ntp['sources'] = peers
-                    sel = [p for p in peers if p['state'] == 'selected']
-                    ntp['synchronized'] = bool(sel)
-                    ntp['offset_s'] = sel[0]['offset_s'] if sel else None
-                else:
-                    reasons.append(nq.reason())
-        status = 'ok' if not reasons else 'error'
-        if ntp['client'] == 'none':
-            reasons.append('no NTP client found (chronyc, timedatectl, ntpq)')
-            status = 'missing'
-        return section(status, '; '.join(reasons) or None, host_utc=_iso(self.now), host_epoch=self.now,
-                       offset_s=None, rtt_s=None, timezone=tz, ntp=ntp)
+        status, reason, fields = timefacts.gather_time(self.host, self.paths['chrony_conf'])
+        # offset_s/rtt_s are the controller's measurement (plugins/action/ike_facts.py)
+        return section(status, reason, host_utc=_iso(self.now), host_epoch=self.now, offset_s=None, rtt_s=None,
+                       **fields)
 
     # ---------------------------------------------------------------- certs
     def certs(self, daemon):

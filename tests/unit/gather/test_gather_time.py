@@ -1,0 +1,140 @@
+"""The time section: which NTP client, whether it runs (``ntp.running`` is always there, True,
+False or None, with ``ntp.running_reason``), what it says; and the module's end-of-result clock
+reading. chrony output is the real capture in tests/fixtures/gather/chrony/ (see its NOTE.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _gather_helpers import FakeHost, fixture_text
+
+from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import gather, timefacts
+
+CHRONY_OK = {("chronyc", "-c", "-n", "tracking"): (0, fixture_text("chrony/cl-tracking.csv")),
+             ("chronyc", "-c", "-n", "sources"): (0, fixture_text("chrony/cl-sources.csv"))}
+NO_DAEMON = (1, "", fixture_text("chrony/nodaemon-tracking.out").split("\nrc=")[0])
+BASE_FILES = {"/proc/1/comm": "labinit\n", "/proc/40/comm": "sshd\n", "/etc/timezone": "Etc/UTC\n"}
+
+
+def host_with(commands=None, files=None, procs=None, tools_missing=("timedatectl", "ntpq")):
+    cmds = {("timedatectl",): None, ("ntpq",): None}
+    cmds.update(commands or {})
+    fs = dict(BASE_FILES)
+    for pid, comm in (procs or {}).items():
+        fs["/proc/%d/comm" % pid] = comm + "\n"
+    fs.update(files or {})
+    return FakeHost(cmds, fs, tools_missing=[t for t in tools_missing if (t,) not in (commands or {})])
+
+
+def time_section(host):
+    return gather.gather({"gather_subset": ["time"], "paths": {}}, host)["time"]
+
+
+def test_chrony_answering_is_running():
+    t = time_section(host_with(CHRONY_OK, procs={812: "chronyd"}))
+    ntp = t["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("chrony", True, True)
+    assert ntp["running_reason"] == "chronyc tracking answered" and t["status"] == "ok"
+
+
+def test_chrony_installed_not_running_is_false():
+    t = time_section(host_with({("chronyc",): NO_DAEMON}))
+    ntp = t["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("chrony", False, False)
+    assert "no chronyd process" in ntp["running_reason"] and t["status"] == "ok"
+
+
+def test_chronyd_running_but_unreachable_command_socket_is_running():
+    t = time_section(host_with({("chronyc",): NO_DAEMON}, procs={77: "chronyd"}))
+    assert t["ntp"]["running"] is True and "process 77" in t["ntp"]["running_reason"]
+
+
+def test_chronyc_error_without_proc_is_unknown():
+    host = host_with({("chronyc", "-c", "-n", "tracking"): (1, "", "501 Not authorised")})
+    host.listdir = lambda path: [] if path == "/proc" else FakeHost.listdir(host, path)
+    t = time_section(host)
+    assert t["status"] == "error" and t["ntp"]["running"] is None and "Not authorised" in t["ntp"]["running_reason"]
+
+
+def test_no_client_at_all_is_false_with_reason():
+    t = time_section(host_with(tools_missing=("chronyc", "timedatectl", "ntpq")))
+    ntp = t["ntp"]
+    assert t["status"] == "missing" and ntp["client"] == "none"
+    assert ntp["running"] is False and "no NTP client is installed" in ntp["running_reason"]
+
+
+@pytest.mark.parametrize("case", ["chrony-ok", "chrony-down", "timesyncd", "ntpd-down", "none"])
+def test_running_and_its_reason_are_always_present(case):
+    hosts = {
+        "chrony-ok": host_with(CHRONY_OK),
+        "chrony-down": host_with({("chronyc",): NO_DAEMON}),
+        "timesyncd": host_with(tools_missing=("chronyc", "timedatectl", "ntpq"),
+                               files={"/lib/systemd/systemd-timesyncd": b"\x7fELF"}),
+        "ntpd-down": host_with({("ntpq",): (1, "***Socket error; probably ntpd is not running\n")},
+                               tools_missing=("chronyc", "timedatectl")),
+        "none": host_with(tools_missing=("chronyc", "timedatectl", "ntpq")),
+    }
+    ntp = time_section(hosts[case])["ntp"]
+    assert "running" in ntp and ntp["running"] in (True, False, None)
+    assert isinstance(ntp["running_reason"], str) and ntp["running_reason"]
+
+
+def test_a_running_daemon_decides_the_client():
+    """chronyc installed but chronyd stopped, timesyncd running: the host's client is timesyncd."""
+    host = host_with({("chronyc",): NO_DAEMON}, procs={300: "systemd-timesyncd"},
+                     files={"/run/systemd/timesync/synchronized": b"",
+                            "/run/systemd/timesyncd.conf.d/lab.conf": "[Time]\nNTP=198.19.0.11\n"},
+                     tools_missing=("timedatectl", "ntpq"))
+    ntp = time_section(host)["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("timesyncd", True, True)
+    assert ntp["servers"] == [{"type": "server", "host": "198.19.0.11", "options": []}]
+    assert ntp["synchronized_from"] == "/run/systemd/timesync/synchronized"
+
+
+def test_timesyncd_installed_not_running():
+    host = host_with(tools_missing=("chronyc", "timedatectl", "ntpq"), files={"/lib/systemd/systemd-timesyncd": b"\x7fELF"})
+    ntp = time_section(host)["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("timesyncd", False, False)
+    assert "no systemd-timesyncd process" in ntp["running_reason"]
+
+
+def test_timesyncd_conf_drop_ins_override():
+    host = host_with(files={"/etc/systemd/timesyncd.conf": "[Time]\n#NTP=\nNTP=a.example b.example\nFallbackNTP=c.example\n",
+                            "/etc/systemd/timesyncd.conf.d/x.conf": "[Time]\nNTP=d.example\n"})
+    assert timefacts.timesyncd_conf(host) == {"servers": ["d.example"], "fallback": ["c.example"]}
+
+
+def test_ntpd_not_answering_and_no_process():
+    host = host_with({("ntpq",): (1, "***Socket error; probably ntpd is not running\n")}, tools_missing=("chronyc", "timedatectl"))
+    t = time_section(host)
+    ntp = t["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("ntpd", False, False)
+    assert "no ntpd process" in ntp["running_reason"] and t["status"] == "ok"
+
+
+# ---------------------------------------------------------------- the module's last clock reading
+
+class FakeModule:
+    def __init__(self):
+        self.written = []
+
+    def _record_module_result(self, o):
+        self.written.append(json.dumps(o))
+
+
+def test_stamp_result_end_sets_host_end_when_the_result_is_serialized():
+    m = FakeModule()
+    assert timefacts.stamp_result_end(m) is True
+    timing = {"host_start": 1.0, "elapsed": 0.5}
+    result = {"ike_facts_timing": timing, "ansible_facts": {}}
+    m._record_module_result(result)
+    written = json.loads(m.written[0])
+    assert written["ike_facts_timing"]["host_end"] > 1.0
+    # a result without timing (a failure) goes through untouched
+    m._record_module_result({"failed": True, "msg": "x"})
+    assert json.loads(m.written[1]) == {"failed": True, "msg": "x"}
+
+
+def test_stamp_result_end_without_the_hook():
+    assert timefacts.stamp_result_end(object()) is False
