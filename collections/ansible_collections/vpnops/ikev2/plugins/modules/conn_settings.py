@@ -97,8 +97,9 @@ options:
         elements: str
   traffic_selectors:
     description:
-      - Per-connection traffic selectors, C({NAME: {local_ts: [...], remote_ts: [...]}}), set on every CHILD of
-        the connection NAME. They override O(settings.local_ts) and O(settings.remote_ts) for that connection.
+      - Per-connection traffic selectors - a mapping of connection name to a mapping with C(local_ts) and/or
+        C(remote_ts) lists - set on every CHILD of that connection. They override O(settings.local_ts) and
+        O(settings.remote_ts) for that connection.
     type: dict
     default: {}
   missing:
@@ -167,6 +168,12 @@ daemon:
   returned: always
   type: str
   sample: strongswan
+changes:
+  description: The lines removed (C(-)) and added (C(+)), without context, secrets redacted (for audit records).
+  returned: always
+  type: list
+  elements: str
+  sample: ['-\t\t\t\tremote_ts = 10.99.0.0/24', '+\t\t\t\tremote_ts = 10.2.0.0/24']
 backup_file:
   description: The copy made before the change, or null when nothing was written.
   returned: always

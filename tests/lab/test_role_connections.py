@@ -1,0 +1,184 @@
+"""vpnops.ikev2.connections on the lab: ts_mismatch fixed end to end through playbooks/remediate.yml (approval by
+id), an unloaded connection loaded, the golden drift report on the healthy lab, check mode with diff, and a
+failed verification rolled back byte for byte.
+
+Every test puts the lab back to healthy afterwards (the `lab` fixture holds the lab lock for the session).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import sys
+
+import pytest
+
+from _role_runner import RoleRunner
+from lab import runtime
+from lab import scenario as lab_scenario
+
+ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
+HOSTS = "gateways:clients"
+CONF = "/etc/swanctl/swanctl.conf"
+PLAYBOOK = """
+- name: Run vpnops.ikev2.connections
+  hosts: "{{ target }}"
+  gather_facts: false
+  tasks:
+    - name: The role
+      ansible.builtin.include_role:
+        name: vpnops.ikev2.connections
+    - name: Show the drift
+      ansible.builtin.debug:
+        msg: "DRIFT {{ inventory_hostname }} {{ __connections_drift | to_json }}"
+"""
+
+
+def playbook(name, *args, timeout=900):
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join("playbooks", name)] + list(args), cwd=runtime.REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    out = proc.stdout + proc.stderr
+    return proc.returncode, out + "\n--- flat ---\n" + " ".join(out.split())
+
+
+def recap(out):
+    out = out.split("\n--- flat ---\n")[0]
+    out = out[out.rindex("PLAY RECAP"):]
+    return dict((m.group(1), dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))))
+                for m in re.finditer(r"^(\S+)\s+:\s+(.*)$", out, re.M))
+
+
+def audit_records(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def carries_traffic(lab, client):
+    gw = lab.topo.hosts[lab.topo.hosts[client].gateway]
+    before = lab.child_bytes(client)
+    out = lab.sh(client, "ping -c 3 -i 0.2 -W 2 %s" % gw.protected_addr, check=False)
+    after = lab.child_bytes(client)
+    return " 0% packet loss" in out and after[0] > before[0] and after[1] > before[1]
+
+
+def sha(lab, host, path=CONF):
+    return lab.sh(host, "sha256sum %s; stat -c '%%a %%U %%G' %s" % (path, path))
+
+
+@pytest.fixture
+def runner(tmp_path):
+    return RoleRunner(tmp_path, "connections", PLAYBOOK, "cl3")
+
+
+def test_ts_mismatch_is_fixed_end_to_end_through_remediate(lab, healthy_after, runner, tmp_path):
+    if os.path.join(runtime.REPO, "collections") not in sys.path:
+        sys.path.insert(0, os.path.join(runtime.REPO, "collections"))
+    from ansible_collections.vpnops.ikev2.plugins.plugin_utils.approval import finding_ids
+
+    lab.apply(lab_scenario.load("ts_mismatch", lab.topo))
+    assert not lab.states()["cl3"]["up"]
+    broken = sha(lab, "cl3")
+
+    # Diagnose names it.
+    report_dir = str(tmp_path / "before")
+    rc, out = playbook("diagnose.yml", "-e", "ikev2_diagnose_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir)
+    assert rc == 0, out[-4000:]
+    with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
+    ids = [i for i, f in zip(finding_ids(report["findings"]), report["findings"])
+           if f["category"] == "ts_mismatch" and f["hosts"][0] == "cl3"]
+    assert ids, report["findings"]
+
+    # Check mode shows the diff and changes nothing.
+    res = runner(check=True, connections_action="ts_mismatch")
+    assert res["rc"] == 0 and res["changed"] > 0, res["out"][-4000:]
+    assert "-\t\t\t\tremote_ts = 10.99.0.0/24" in res["out"] and "+\t\t\t\tremote_ts = 10.2.0.0/24" in res["out"]
+    assert "gw2/gw2-net: remote_ts have 10.99.0.0/24, golden 10.2.0.0/24" in res["out"]
+    assert sha(lab, "cl3") == broken and not lab.states()["cl3"]["up"]
+
+    # Outside the policy it is only planned; approved by id it is applied.
+    audit_log = str(tmp_path / "audit.jsonl")
+    rc, out = playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
+                       "-e", "ikev2_audit_log=%s" % audit_log, "-e", json.dumps({"ikev2_approve": ids[:1]}))
+    assert rc == 0, out[-6000:]
+    assert re.search(r"APPLY %s \[ts_mismatch\] vpnops.ikev2.connections on cl3" % re.escape(ids[0]), out), out[-6000:]
+    assert recap(out)["cl3"]["changed"] > 0
+
+    assert "remote_ts = 10.2.0.0/24" in lab.sh("cl3", "cat %s" % CONF)
+    assert lab.states()["cl3"]["up"] and carries_traffic(lab, "cl3")
+    recs = [r for r in audit_records(audit_log) if r["host"] == "cl3" and not r["check_mode"]]
+    assert recs and recs[-1]["role"] == "vpnops.ikev2.connections" and recs[-1]["changed"] is True, recs
+    assert recs[-1]["verification"]["passed"] is True
+    assert recs[-1]["verification"]["connections"][0]["traffic"] is True
+    assert recs[-1]["backup"].startswith("/var/backups/vpnops-ikev2/connections/")
+    assert lab.sh("cl3", "sha256sum < %s" % recs[-1]["backup"]).split()[0] == broken.split()[0]
+    assert recs[-1]["finding"]["category"] == "ts_mismatch"
+    assert any("remote_ts = 10.2.0.0/24" in line for c in recs[-1]["diff"]["changes"] for line in c)
+    tail = out[out.rindex("Print before and after"):]
+    assert re.search(r"fixed: .*ts_mismatch@cl3", tail), tail
+
+    # A second remediation of the same (now stale) report changes nothing: the role re-checks first.
+    fixed = sha(lab, "cl3")
+    rc, out = playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
+                       "-e", "ikev2_audit_log=%s" % audit_log, "-e", json.dumps({"ikev2_approve": ids[:1]}),
+                       "-e", "ikev2_after_settle=0")
+    assert rc == 0, out[-6000:]
+    assert all(r.get("changed", 0) == 0 for r in recap(out).values()), out[-3000:]
+    assert "the traffic-selector finding no longer holds" in out
+    assert sha(lab, "cl3") == fixed
+
+
+def test_healthy_lab_has_no_drift_and_an_unloaded_connection_is_loaded(lab, healthy_after, runner):
+    lab.apply(None)
+    # enforce's drift report on the healthy lab: the golden connection settings find nothing on any host.
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, str(runner.playbook), "--check", "--diff", "-e",
+                           json.dumps({"target": HOSTS, "ikev2_audit_log": str(runner.audit)})], cwd=runtime.REPO,
+                          capture_output=True, text=True, timeout=600, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    drift = dict(re.findall(r"DRIFT (\S+) (\[[^\]]*\])", out))
+    assert set(drift) == {"gw1", "gw2", "gw3", "cl1", "cl2", "cl3", "cl4", "cl5", "cl6"}, out[-3000:]
+    assert all(json.loads(v) == [] for v in drift.values()), drift
+    assert all(v["changed"] == 0 and v["failed"] == 0 for v in recap(out).values()), out[-3000:]
+
+    # gw2's connection unloaded by hand: the role loads it and the clients come back through it.
+    before = sha(lab, "gw2")
+    lab.sh("gw2", "swanctl --unload-conn --name rw-cert")
+    assert "rw-cert" not in lab.sh("gw2", "swanctl --list-conns")
+    res = runner(check=True, host="gw2", connections_action="load")
+    assert res["changed"] > 0 and "would load rw-cert" in res["out"], res["out"][-3000:]
+    assert "rw-cert" not in lab.sh("gw2", "swanctl --list-conns")
+    res = runner(host="gw2", connections_action="load", connections_verify_peers=["cl3"])
+    assert res["rc"] == 0 and res["changed"] > 0, res["out"][-4000:]
+    assert "rw-cert" in lab.sh("gw2", "swanctl --list-conns")
+    rec = [r for r in runner.records() if r["host"] == "gw2" and not r["check_mode"]][-1]
+    assert rec["verification"]["passed"] is True and rec["diff"]["loaded"] == ["rw-cert"], rec
+    assert [c["host"] for c in rec["verification"]["connections"]] == ["cl3"]
+    assert carries_traffic(lab, "cl3")
+    assert sha(lab, "gw2") == before
+    res = runner(host="gw2", connections_action="load")
+    assert res["rc"] == 0 and res["changed"] == 0, res["out"][-3000:]
+
+
+def test_failed_verification_is_rolled_back_byte_for_byte(lab, healthy_after, runner):
+    lab.apply(None)
+    before = sha(lab, "cl3")
+    # Golden traffic selectors that gw2 rejects (it has no route for 10.98.0.0/24): TS_UNACCEPTABLE.
+    golden = {"connections_golden": {"dpd_delay": "30s", "traffic_selectors": {"gw2": {"remote_ts": ["10.98.0.0/24"]}}}}
+    res = runner(check=True, **golden)
+    assert res["rc"] == 0 and res["changed"] > 0 and "+\t\t\t\tremote_ts = 10.98.0.0/24" in res["out"], res["out"][-3000:]
+    assert sha(lab, "cl3") == before
+    res = runner(**golden)
+    assert res["rc"] != 0 and res["failed"] > 0, res["out"][-4000:]
+    assert "restored from /var/backups/vpnops-ikev2/connections/" in " ".join(res["out"].split())
+    assert sha(lab, "cl3") == before
+    # The daemon runs the old configuration again.
+    assert "remote-ts=[10.2.0.0/24]" in lab.sh("cl3", "swanctl --list-conns --raw")
+    rec = [r for r in runner.records() if r["host"] == "cl3" and not r["check_mode"]][-1]
+    assert rec["verification"]["passed"] is False and rec["verification"]["rolled_back"] is True, rec
