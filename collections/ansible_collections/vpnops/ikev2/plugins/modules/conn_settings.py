@@ -141,12 +141,24 @@ drift:
   type: list
   elements: dict
   contains:
-    connection: {description: The connection., type: str}
-    child: {description: The CHILD section, or null for a connection-level setting., type: str}
-    where: {description: C(conn) or C(conn/child)., type: str}
-    key: {description: The normalized setting., type: str}
-    have: {description: The value in the file (C((unset, default X)) when absent)., type: str}
-    want: {description: The requested value, in the daemon's own notation., type: str}
+    connection:
+      description: The connection.
+      type: str
+    child:
+      description: The CHILD section, or null for a connection-level setting.
+      type: str
+    where:
+      description: C(conn) or C(conn/child).
+      type: str
+    key:
+      description: The normalized setting.
+      type: str
+    have:
+      description: The value in the file; C(unset, default X) when the file does not set it.
+      type: str
+    want:
+      description: The requested value, in the daemon's own notation.
+      type: str
   sample: [{connection: gw2, child: gw2-net, where: gw2/gw2-net, key: remote_ts, have: 10.99.0.0/24, want: 10.2.0.0/24}]
 connections:
   description: The connections the settings were compared with.
@@ -188,9 +200,9 @@ from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.conn_settings im
 _SETTING_SPEC = dict(
     ike_proposals=dict(type='list', elements='str'),
     esp_proposals=dict(type='list', elements='str'),
-    rekey_time=dict(type='str'),
+    rekey_time=dict(type='str', no_log=False),
     life_time=dict(type='str'),
-    child_rekey_time=dict(type='str'),
+    child_rekey_time=dict(type='str', no_log=False),
     child_life_time=dict(type='str'),
     dpd_delay=dict(type='str'),
     fragmentation=dict(type='str', choices=['yes', 'no', 'accept', 'force']),

@@ -220,8 +220,10 @@ def _plan_swanctl(doc, chosen, settings, traffic_selectors):
             if norm_key not in wanted or norm_key == 'life_time':
                 continue
             level, key, kind, default = SWANCTL[norm_key]
-            targets = [(conn, conn.name, None)] if level == 'conn' else [(c, '%s/%s' % (conn.name, c.name), c.name)
-                                                                           for c in children]
+            if level == 'conn':
+                targets = [(conn, conn.name, None)]
+            else:
+                targets = [(c, '%s/%s' % (conn.name, c.name), c.name) for c in children]
             for section, where, child in targets:
                 dflt = default
                 if norm_key == 'child_life_time':
@@ -237,8 +239,8 @@ def _plan_swanctl(doc, chosen, settings, traffic_selectors):
             if want_life != have_life:
                 if want_life <= rekey:
                     raise SettingsError('%s: life_time %s must be longer than rekey_time %s (strongSwan closes the '
-                                        'IKE_SA at rekey_time + over_time)' % (conn.name, wanted['life_time'],
-                                                                                duration_text(rekey)))
+                                        'IKE_SA at rekey_time + over_time)'
+                                        % (conn.name, wanted['life_time'], duration_text(rekey)))
                 drift.append({'connection': conn.name, 'child': None, 'where': conn.name, 'key': 'life_time',
                               'have': duration_text(have_life) + ('' if cur_over is not None else ' (default)'),
                               'want': wanted['life_time']})
@@ -276,8 +278,8 @@ def parse(text, path=None, daemon='auto'):
     ('IpsecDoc', 'SwanctlDoc')
     """
     if daemon == 'auto':
-        if re.search(r'(?m)^(conn|config)\s+\S+\s*$', text) or (path and re.search(r'ipsec(\.d/.*)?\.conf$', path)
-                                                              and '{' not in text):
+        by_name = bool(path and re.search(r'ipsec(\.d/.*)?\.conf$', path) and '{' not in text)
+        if by_name or re.search(r'(?m)^(conn|config)\s+\S+\s*$', text):
             daemon = 'libreswan'
         else:
             daemon = 'strongswan'
@@ -317,15 +319,22 @@ def edit_file(path, settings, traffic_selectors=None, connections=None, missing=
     result = plan(doc, settings, traffic_selectors, connections, missing)
     after = doc.text()
     changed = after != before
+    red_before, red_after = _redact(before), _redact(after)
     result.update(changed=changed, path=path, daemon='strongswan' if isinstance(doc, SwanctlDoc) else 'libreswan',
-                  backup_file=None,
-                  diff={'before': _redact(before), 'after': _redact(after),
-                        'before_header': path, 'after_header': path})
+                  backup_file=None, changes=changed_lines(red_before, red_after),
+                  diff={'before': red_before, 'after': red_after, 'before_header': path, 'after_header': path})
     if changed and not check_mode:
         if backup_dir:
             result['backup_file'] = backup(path, backup_dir, now)
         write_atomic(path, after.encode('utf-8'))
     return result
+
+
+def changed_lines(before, after):
+    """The removed (``-``) and added (``+``) lines between two texts, without context (for audit records)."""
+    import difflib
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm='', n=0)
+            if line[:1] in '+-' and not line.startswith(('+++', '---'))]
 
 
 def backup(path, backup_dir, now=None):
