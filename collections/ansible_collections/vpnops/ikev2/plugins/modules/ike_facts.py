@@ -143,8 +143,15 @@ notes:
     C(timedatectl), C(ntpq), C(nft -j list ruleset), C(iptables-save), C(firewall-cmd), C(ss), C(ip -j) and
     C(journalctl) when present. Reading the daemons' files and talking to their control sockets needs root
     (C(become=true)).
-  - The firewall verdicts are computed for a new IPv4 flow from an unknown peer (conntrack state C(new)); matches
-    that depend on the peer's address or the input interface are listed under C(firewall.uncertain).
+  - The firewall verdicts are computed for a new flow from an unknown peer (conntrack state C(new)), once over IPv4
+    and once over IPv6 (C(firewall.families)); C(firewall.verdicts) is the family the tunnels use (IPv4 unless every
+    IKE SA runs over IPv6, C(firewall.family)). Matches that depend on the peer's address or the input interface
+    are listed under C(firewall.uncertain). With firewalld running, its zones (the ones bound to interfaces, else
+    the default zone), services, ports, protocols and rich rules are evaluated, and the ruleset's other tables
+    must admit the packet too.
+  - A log window larger than 8 MB (C(max_lines) raised on a busy host) is streamed through a temporary file and
+    written into the result without holding every event in memory; the default C(max_lines) keeps the last
+    20000 lines of the window.
 seealso:
   - module: ansible.builtin.setup
 requirements:
@@ -239,7 +246,9 @@ ansible_facts:
           returned: always
         firewall:
           description: C(provider), C(ruleset), C(verdicts) for C(udp500), C(udp4500), C(esp) (accept, drop, reject,
-            unknown), C(why) (the chain and rule or policy that decided), C(uncertain).
+            unknown), C(why) (the chain and rule or policy that decided), C(uncertain), all for the address family in
+            C(family); C(families) (C(ipv4) and C(ipv6), each with C(verdicts), C(why), C(uncertain)); C(firewalld)
+            (C(zones), C(default_zone), C(zones_used), C(per_zone), C(services)) when firewalld runs.
           type: dict
           returned: always
         network:

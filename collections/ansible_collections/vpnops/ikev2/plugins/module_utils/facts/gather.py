@@ -105,6 +105,29 @@ def _iso(epoch):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
 
 
+def _nft_table(item):
+    for kind in ('table', 'chain', 'rule', 'set', 'map', 'flowtable', 'counter', 'ct helper'):
+        if kind in item and isinstance(item[kind], dict):
+            return item[kind].get('table', item[kind].get('name') if kind == 'table' else None)
+    return None
+
+
+def _combine(decided, family, result, label):
+    """Layer ``result`` (verdicts, why, uncertain) under what ``decided`` holds for ``family``: a
+    packet must pass every layer, so the first layer that does not accept decides."""
+    v, why, unc = result
+    if family not in decided:
+        decided[family] = (dict(v), dict(why), dict((k, list(x)) for k, x in unc.items()))
+        return
+    dv, dwhy, dunc = decided[family]
+    for name in v:
+        if dv.get(name) == 'accept' and v[name] != 'accept':
+            dv[name] = v[name]
+            dwhy[name] = label + why.get(name, '')
+        if unc.get(name):
+            dunc.setdefault(name, []).extend(unc[name])
+
+
 def _mtime_year(path):
     try:
         return time.localtime(os.stat(path).st_mtime).tm_year
@@ -415,65 +438,118 @@ class Gatherer(object):
         return self._whack
 
     # ---------------------------------------------------------------- firewall
+    def tunnel_family(self):
+        """The address family the tunnels use: ipv6 when every IKE SA's peer is an IPv6 address."""
+        peers = [sa.get('remote_host') or '' for sa in (self._sas or [])]
+        return 'ipv6' if peers and all(':' in p for p in peers) else 'ipv4'
+
     def firewall(self):
+        """Verdicts per address family (``families``); ``verdicts``/``why``/``uncertain`` are the
+        family the tunnels use (``family``: IPv4 unless every IKE SA runs over IPv6)."""
+        fam = self.tunnel_family()
         out = {'provider': 'none', 'ruleset': None, 'verdicts': {k: 'unknown' for k in firewall.PACKETS},
-               'why': {}, 'uncertain': {}}
+               'why': {}, 'uncertain': {}, 'family': fam,
+               'families': dict((f, {'verdicts': {k: 'unknown' for k in firewall.PACKETS}, 'why': {}, 'uncertain': {}})
+                                for f in firewall.FAMILIES)}
         reasons = []
+        decided = {}        # family -> (verdicts, why, uncertain), the first layer first
         fwd = self.host.run(['firewall-cmd', '--state'])
         if fwd.ok and 'running' in fwd.out:
-            la = self.host.run(['firewall-cmd', '--list-all'])
-            if la.ok:
-                out['firewalld'] = firewall.parse_firewalld_list_all(la.out)
-                out['provider'] = 'firewalld'
+            self._firewalld(out, decided, reasons)
+        status = None
         nft = self.host.run(['nft', '-j', 'list', 'ruleset'])
         if nft.ok:
             try:
                 doc = json.loads(nft.out)
-                v, why, unc = firewall.evaluate_nft(doc)
-                out.update(verdicts=v, why=why, uncertain=unc, ruleset=doc)
+                out['ruleset'] = doc
                 if out['provider'] == 'none':
                     out['provider'] = 'nftables'
-                self._legacy_iptables(out)
-                return section('ok', None, **out)
+                if out['provider'] == 'firewalld':      # firewalld's own tables were evaluated from its zones
+                    doc = {'nftables': [i for i in doc.get('nftables', []) if _nft_table(i) != 'firewalld']}
+                for f in firewall.FAMILIES:
+                    _combine(decided, f, firewall.evaluate_nft(doc, f), 'nftables ')
+                self._legacy_iptables(decided)
+                status = 'ok'
             except ValueError as exc:
                 reasons.append('nft -j output is not JSON: %s' % exc)
         elif not nft.missing:
             reasons.append(nft.reason())
-        ipt = self.host.run(['iptables-save'])
-        if ipt.ok:
-            v, why, unc = firewall.evaluate_iptables(ipt.out)
-            out.update(verdicts=v, why=why, uncertain=unc, ruleset=ipt.out)
-            if out['provider'] == 'none':
-                out['provider'] = 'iptables'
+        ipt = None
+        if status is None:
+            ipt = self.host.run(['iptables-save'])
+            if ipt.ok:
+                _combine(decided, 'ipv4', firewall.evaluate_iptables(ipt.out, 'ipv4'), 'iptables ')
+                out['ruleset'] = ipt.out
+                if out['provider'] == 'none':
+                    out['provider'] = 'iptables'
+                ip6 = self.host.run(['ip6tables-save'])
+                if ip6.ok:
+                    _combine(decided, 'ipv6', firewall.evaluate_iptables(ip6.out, 'ipv6'), 'ip6tables ')
+                    out['ruleset6'] = ip6.out
+                elif not ip6.missing:
+                    reasons.append(ip6.reason())
+                status = 'ok'
+            elif not ipt.missing:
+                reasons.append(ipt.reason())
+        if status is None and out.get('firewalld'):
+            status = 'ok'
+        for f in firewall.FAMILIES:
+            if f in decided:
+                v, why, unc = decided[f]
+                out['families'][f] = {'verdicts': v, 'why': why, 'uncertain': unc}
+        cur = out['families'][fam]
+        out.update(verdicts=dict(cur['verdicts']), why=dict(cur['why']), uncertain=dict(cur['uncertain']))
+        if status == 'ok':
             return section('ok', '; '.join(reasons) or None, **out)
-        if not ipt.missing:
-            reasons.append(ipt.reason())
-        if out.get('firewalld'):
-            out['verdicts'] = firewall.firewalld_verdicts(out['firewalld'])
-            out['why'] = {k: 'firewalld zone %s' % out['firewalld'].get('zone') for k in firewall.PACKETS}
-            return section('ok', '; '.join(reasons) or None, **out)
-        if nft.missing and ipt.missing:
+        if nft.missing and (ipt is None or ipt.missing):
             return section('missing', 'neither nft nor iptables-save is installed', **out)
         return section('error', '; '.join(reasons), **out)
 
-    def _legacy_iptables(self, out):
+    def _firewalld(self, out, decided, reasons):
+        """firewalld's zones (``--list-all-zones``), default zone and the services they name."""
+        la = self.host.run(['firewall-cmd', '--list-all-zones'])
+        if not la.ok:
+            reasons.append(la.reason())
+            return
+        zones = firewall.parse_firewalld_zones(la.out)
+        dz = self.host.run(['firewall-cmd', '--get-default-zone'])
+        default = dz.out.strip() if dz.ok and dz.out.strip() else None
+        names = set()
+        for z in zones.values():
+            names.update(z.get('services', []))
+            for text in z.get('rich_rules', []):
+                m = re.search(r'service name="([^"]+)"', text)
+                if m:
+                    names.add(m.group(1))
+        services = {}
+        for name in sorted(names):
+            for d in ('/etc/firewalld/services', '/usr/lib/firewalld/services'):
+                text, _err = self.host.read('%s/%s.xml' % (d, name))
+                if text:
+                    try:
+                        services[name] = firewall.parse_firewalld_service_xml(text)
+                        break
+                    except ValueError as exc:
+                        reasons.append('%s/%s.xml: %s' % (d, name, exc))
+        res, per_zone, used, default = firewall.evaluate_firewalld(zones, default, services)
+        for f in firewall.FAMILIES:
+            _combine(decided, f, res[f], '')
+        out['provider'] = 'firewalld'
+        out['firewalld'] = {'zones': zones, 'default_zone': default, 'zones_used': used, 'per_zone': per_zone,
+                            'services': services}
+
+    def _legacy_iptables(self, decided):
         """Rules loaded through iptables-legacy are invisible to nft but still filter: a packet
         must pass both, so the first non-accept verdict wins."""
-        res = self.host.run(['iptables-legacy-save'])
-        if not res.ok or not res.out.strip():
-            return
-        filt = firewall.parse_iptables_save(res.out).get('filter', {})
-        inp = filt.get('INPUT')
-        if not inp or (not inp['rules'] and inp['policy'] == 'ACCEPT'):
-            return
-        v, why, unc = firewall.evaluate_iptables(res.out)
-        out['legacy_iptables'] = res.out
-        for name in firewall.PACKETS:
-            if out['verdicts'][name] == 'accept' and v[name] != 'accept':
-                out['verdicts'][name] = v[name]
-                out['why'][name] = 'iptables-legacy ' + why[name]
-            if unc.get(name):
-                out['uncertain'].setdefault(name, []).extend(unc[name])
+        for fam, tool in (('ipv4', 'iptables-legacy-save'), ('ipv6', 'ip6tables-legacy-save')):
+            res = self.host.run([tool])
+            if not res.ok or not res.out.strip():
+                continue
+            filt = firewall.parse_iptables_save(res.out).get('filter', {})
+            inp = filt.get('INPUT')
+            if not inp or (not inp['rules'] and inp['policy'] == 'ACCEPT'):
+                continue
+            _combine(decided, fam, firewall.evaluate_iptables(res.out, fam), tool.replace('-save', '') + ' ')
 
     # ---------------------------------------------------------------- network
     def network(self):
