@@ -189,10 +189,10 @@ def _chrony(host, ntp, reasons, procs, chrony_conf):
         ntp.update(synchronized=False, reason=res.reason())
         if pid is not None:
             _running(ntp, True, 'chronyd process %d runs, but chronyc cannot talk to it' % pid)
-        else:
-            _running(ntp, *_not_running_reason(procs, 'chronyd', 'chronyc cannot talk to chronyd'))
-            if ntp['running'] is None:
-                ntp['running'] = False      # nothing answers on chronyd's command socket
+        elif procs is not None:
+            _running(ntp, False, 'chronyc cannot talk to chronyd and no chronyd process')
+        else:   # nothing answers on chronyd's command socket; /proc cannot confirm either way
+            _running(ntp, False, 'chronyc cannot talk to chronyd (/proc unreadable)')
     else:
         reasons.append(res.reason())
         if pid is not None:
