@@ -147,12 +147,20 @@ class EventSpool(object):
     def add_batch(self, texts):
         if not texts:
             return
-        keys = [t[8:t.find('"', 8)] if t[7] == '"' else '' for t in texts]
-        if self.ordered and (keys[0] < self.last or keys != sorted(keys)):
-            self.ordered = False
-        self.last = keys[-1]
+        data = '\n'.join(texts)
+        if self.ordered:
+            if '{"ts": null' in data:
+                keys = [_ts_key(t) for t in texts]
+            else:
+                # '{"ts": "' then the stamp, a 'Z"' that ends it, and what follows: comparing
+                # these fixed slices orders as the stamps do (equal stamps may differ after them,
+                # which only costs a sort that was not needed)
+                keys = [t[8:40] for t in texts]
+            if keys[0] < self.last or keys != sorted(keys):
+                self.ordered = False
+            self.last = _ts_key(texts[-1])
         self.count += len(texts)
-        self.fh.write(('\n'.join(texts) + '\n').encode('utf-8'))
+        self.fh.write((data + '\n').encode('utf-8'))
 
     def texts(self):
         """The JSON texts after ``skip``, in time order (a source out of order is sorted here)."""

@@ -373,10 +373,15 @@ def iter_event_json_batches(blocks, fmt, year=None, tz=None, host=None):
         evs = []
         if fast is not None and '\x00' not in block:
             # lines that could carry a secret take the full step (redaction): found in one scan
+            hits = []
+            for word in _HINT_WORDS:            # str.find per word beats one alternation regex here
+                p = block.find(word)
+                while p >= 0:
+                    hits.append(p)
+                    p = block.find(word, p + 1)
             risky = []
             idx = pos = 0
-            for m in _HINT_ANY.finditer(block):
-                p = m.start()
+            for p in sorted(hits):
                 idx += block.count('\n', pos, p)
                 pos = p
                 if not risky or risky[-1] != idx:

@@ -292,11 +292,23 @@ _BLOCK_LINE = re.compile(
     r'(?:<(?:([^|<>\n]*)\|)?(\d+)> )?(.*))$', re.M)
 
 
+# The same for blocks whose stamps are charon's default "%b %e %T" (a line that it does not take
+# makes the counts differ and the general pattern runs: the results cannot differ, since a line
+# that starts with a month name has no other way to match the general pattern).
+_BLOCK_LINE_BSD = re.compile(
+    r'^((?:((?:\d{4} )?[A-Z][a-z]{2} [ \d]?\d(?: \d{4})? \d\d:\d\d:\d\d(?:[.,]\d+)?):?[^\S\n]+)?'
+    r'(\d{1,3})\[([A-Z]{2,4})(-?\d)?\] (?:<(?:([^|<>\n]*)\|)?(\d+)> )?(.*))$', re.M)
+
+
 def parse_json_block(block, lines, stamps, host_json='null', misses=()):
     """``parse_json_lines`` for a block of text (``lines`` is ``block`` split at line ends), with one
     regex scan for the whole block. ``misses`` are indexes of lines the caller handles itself (their
     texts are None in the result). Returns ``(texts, misses)`` as ``parse_json_lines`` does."""
-    found = _BLOCK_LINE.findall(block)
+    found = None
+    if 'A' <= block[:1] <= 'Z':
+        found = _BLOCK_LINE_BSD.findall(block)
+    if found is None or len(found) != len(lines):
+        found = _BLOCK_LINE.findall(block)
     if len(found) != len(lines):     # some line is not charon's: line by line
         return parse_json_lines(lines, stamps, host_json, set(lines[i] for i in misses))
     out = []
