@@ -149,7 +149,8 @@ def test_healthy_lab_has_no_drift_and_an_unloaded_connection_is_loaded(lab, heal
 
     # gw2's connection unloaded by hand: the role loads it and the clients come back through it.
     before = sha(lab, "gw2")
-    lab.sh("gw2", "swanctl --unload-conn --name rw-cert")
+    # swanctl 5.9 has no unload command: loading a file without the connection unloads it.
+    lab.sh("gw2", "printf 'connections {\\n}\\n' > /tmp/no-conns.conf && swanctl --load-conns --file /tmp/no-conns.conf")
     assert "rw-cert" not in lab.sh("gw2", "swanctl --list-conns")
     res = runner(check=True, host="gw2", connections_action="load")
     assert res["changed"] > 0 and "would load rw-cert" in res["out"], res["out"][-3000:]
@@ -164,6 +165,18 @@ def test_healthy_lab_has_no_drift_and_an_unloaded_connection_is_loaded(lab, heal
     assert sha(lab, "gw2") == before
     res = runner(host="gw2", connections_action="load")
     assert res["rc"] == 0 and res["changed"] == 0, res["out"][-3000:]
+
+    # A stale SA (invalid_spi): cl1's tunnel does not carry traffic (its SA is gone); the role re-initiates it.
+    # While the tunnel carries traffic it changes nothing.
+    res = runner(host="cl1", connections_action="reinitiate")
+    assert res["rc"] == 0 and res["changed"] == 0 and "no longer holds" in res["out"], res["out"][-3000:]
+    lab.sh("cl1", "swanctl --terminate --ike gw1 --timeout 10")
+    assert not carries_traffic(lab, "cl1")
+    res = runner(host="cl1", connections_action="reinitiate")
+    assert res["rc"] == 0 and res["changed"] > 0, res["out"][-4000:]
+    rec = [r for r in runner.records() if r["host"] == "cl1" and not r["check_mode"]][-1]
+    assert rec["verification"]["passed"] is True and rec["diff"]["reinitiated"] == ["gw1"], rec
+    assert carries_traffic(lab, "cl1")
 
 
 def test_failed_verification_is_rolled_back_byte_for_byte(lab, healthy_after, runner):
