@@ -129,6 +129,11 @@ SPOOL_BYTES = 8 << 20
 file's events go as JSON texts to a spool file and ``events`` is a ``SpooledEvents``."""
 
 
+STREAM_BLOCK = 256 << 10
+"""Bytes of window text parsed at a time when streaming: what is alive at once (the block, its
+lines, their events' texts) is a few times this."""
+
+
 def _ts_key(text):
     """The sort key of an event's JSON text (its ``ts``; None sorts first, as ``ts or ''``)."""
     return text[8:text.find('"', 8)] if text[7] == '"' else ''
@@ -276,7 +281,7 @@ def _counted(blocks, info):
 def _spool_file(win, source, year, tz, hostname, max_lines):
     """Stream one file's window into a spool; returns the spool or None (format not recognised)."""
     info = win.info
-    blocks = win.blocks()
+    blocks = win.blocks(STREAM_BLOCK)
     if source == 'syslog':
         blocks = _counted(_syslog_blocks(blocks), info)
     else:

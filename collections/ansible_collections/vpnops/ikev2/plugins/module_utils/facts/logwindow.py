@@ -247,7 +247,7 @@ class Window(object):
             pos += len(chunk)
         return n + (1 if last and last != b'\n' else 0)
 
-    def chunks(self):
+    def chunks(self, size=CHUNK):
         """The window's bytes in chunks of whole lines (about ``CHUNK`` bytes); closes the file.
 
         Each chunk is a ``memoryview`` of one reused buffer, valid until the next one is asked
@@ -259,7 +259,7 @@ class Window(object):
         try:
             fh.seek(self.start)
             left = self.end - self.start
-            buf = bytearray(CHUNK)
+            buf = bytearray(size)
             mv = memoryview(buf)
             keep = 0                  # the start of a line cut by the previous read, at buf[:keep]
             while left > 0:
@@ -292,13 +292,13 @@ class Window(object):
         finally:
             self.close()
 
-    def blocks(self):
+    def blocks(self, size=CHUNK):
         """The window's text, block by block (each block ends at a line end), rotated
         predecessors first; closes the file."""
         if self.older:
             yield '\n'.join(self.older) + '\n'
             self.older = []
-        for data in self.chunks():
+        for data in self.chunks(size):
             yield str(data, 'utf-8', 'replace')
 
     def lines(self):

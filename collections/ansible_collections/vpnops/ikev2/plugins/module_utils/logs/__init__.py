@@ -331,9 +331,6 @@ def _parse_lines(lines, fmt, year, tz, host):
     return out
 
 
-_HINT_ANY = re.compile('|'.join(re.escape(w) for w in _HINT_WORDS))
-
-
 def iter_event_json(blocks, fmt, year=None, tz=None, host=None):
     """Stream events as JSON texts (one per event, ``json.loads`` of each equals the event that
     ``parse_lines`` makes of the same lines, in the same order).
