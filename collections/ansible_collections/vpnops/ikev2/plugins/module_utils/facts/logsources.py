@@ -308,8 +308,7 @@ def _spool_file(win, source, year, tz, hostname, max_lines):
 
 def _chain_first(first, rest):
     yield first
-    for block in rest:
-        yield block
+    yield from rest
 
 
 def collect(host, since, until, max_lines, tz, hostname, strongswan_log_paths=(), pluto_log_paths=(), extra=(),

@@ -307,8 +307,7 @@ class Window(object):
             lines = block.split('\n')
             if lines[-1] == '':
                 lines.pop()
-            for line in lines:
-                yield line
+            yield from lines
 
     def close(self):
         if self.fh is not None:

@@ -341,8 +341,7 @@ def iter_event_json(blocks, fmt, year=None, tz=None, host=None):
     at one block whatever the window holds. See ``iter_event_json_batches``.
     """
     for batch in iter_event_json_batches(blocks, fmt, year, tz, host):
-        for text in batch:
-            yield text
+        yield from batch
 
 
 def iter_event_json_batches(blocks, fmt, year=None, tz=None, host=None):
