@@ -212,3 +212,19 @@ def test_parse_json_equals_parse_on_every_fixture_line():
                 assert json.loads(b) == a
                 n += 1
     assert n > 1000
+
+
+def test_no_temporary_directory_falls_back_to_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(logsources, "SYSLOG_FILES", ())
+    monkeypatch.setattr(logsources, "DEFAULT_CHARON_LOGS", ())
+    monkeypatch.setattr(logsources, "DEFAULT_PLUTO_LOGS", ())
+    charon = tmp_path / "charon.log"
+    charon.write_bytes((LAB / "clock_skew" / "gw1.log").read_bytes())
+
+    def no_tmp(*_a, **_k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(logsources.tempfile, "TemporaryFile", no_tmp)
+    host = _host_with([charon])
+    ev, files, _t = logsources.collect(host, 0, None, 10 ** 6, "UTC", "h1", strongswan_log_paths=[str(charon)],
+                                       journal=False, year_of=lambda p: 2026, spool_bytes=0)
+    assert isinstance(ev, list) and len(ev) == files[0]["lines"] > 10

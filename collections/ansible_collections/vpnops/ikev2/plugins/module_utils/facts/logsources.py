@@ -326,6 +326,11 @@ def collect(host, since, until, max_lines, tz, hostname, strongswan_log_paths=()
         win.info['source'] = source
         windows.append((win, path, source))
     stream = HAS_LOG_PARSERS and sum(w.info.get('bytes_read', 0) for w, _p, _s in windows) > spool_bytes
+    if stream:
+        try:        # no writable temporary directory: hold the events in memory after all
+            EventSpool().close()
+        except (IOError, OSError):
+            stream = False
     events = []
     spools = []
     for win, path, source in windows:
