@@ -118,11 +118,11 @@ t2 = time.perf_counter()
 # the module's output: the events serialised (streamed when spooled), written to /dev/null
 events = sect['events']
 spooled = isinstance(events, ls.SpooledEvents)
-with open('/dev/null', 'w') as out:
+with open('/dev/null', 'wb') as out:
     if spooled:
-        events.write_json(out.write)
+        events.write_json(out.write, binary=True)
     else:
-        out.write(json.dumps(events))
+        out.write(json.dumps(events).encode())
 t3 = time.perf_counter()
 c3 = time.process_time()
 print(json.dumps({'import_s': t1 - t0, 'cpu_s': c3 - c1, 'logs_s': t2 - t1, 'out_s': t3 - t2, 'events': len(events),

@@ -181,12 +181,14 @@ def test_exit_json_streams_spooled_events_into_the_result(monkeypatch):
     spool.add_batch([json.dumps(e) for e in evs])
     events = logsources.SpooledEvents([spool], 3)
     mod = _Module()
-    real = io.StringIO()
+    raw = io.BytesIO()
+    real = io.TextIOWrapper(raw, encoding="utf-8")      # as sys.stdout: text over a byte buffer
     monkeypatch.setattr("sys.stdout", real)
     with pytest.raises(SystemExit):
         logsources.exit_json(mod, changed=False, ansible_facts={"ikev2": {"logs": {"events": events, "files": []},
                                                                           "time": {"x": 1}}})
-    res = json.loads(real.getvalue())
+    real.flush()
+    res = json.loads(raw.getvalue().decode())
     assert res["ansible_facts"]["ikev2"]["logs"]["events"] == evs[3:]
     assert res["ansible_facts"]["ikev2"]["time"] == {"x": 1} and res["invocation"] == {"module_args": {}}
 

@@ -206,24 +206,30 @@ class SpooledEvents(object):
         for text in self.iter_json():
             yield json.loads(text)
 
-    def write_json(self, write, batch=2000):
-        """Write the events as one JSON array through ``write`` (a str-accepting callable)."""
-        write('[')
+    def write_json(self, write, batch=2000, binary=False):
+        """Write the events as one JSON array through ``write`` (a callable taking str, or bytes
+        with ``binary``: the spool's bytes then go out without being decoded and encoded again)."""
+        if binary:
+            out = write
+        else:
+            def out(data):
+                write(data.decode('utf-8'))
+        out(b'[')
         if len(self.spools) == 1 and self.spools[0].ordered:
-            self._copy_one(self.spools[0], self.skip, write)
-            write(']')
+            self._copy_one(self.spools[0], self.skip, out)
+            out(b']')
             return
         first = True
         buf = []
         for text in self.iter_json():
             buf.append(text)
             if len(buf) >= batch:
-                write(('' if first else ', ') + ', '.join(buf))
+                out((('' if first else ', ') + ', '.join(buf)).encode('utf-8'))
                 first = False
                 buf = []
         if buf:
-            write(('' if first else ', ') + ', '.join(buf))
-        write(']')
+            out((('' if first else ', ') + ', '.join(buf)).encode('utf-8'))
+        out(b']')
 
     @staticmethod
     def _copy_one(spool, skip, write, size=1 << 20):
@@ -244,7 +250,7 @@ class SpooledEvents(object):
                 idx = data.find(b'\n', idx + 1)
             fh.seek(fh.tell() - len(data) + idx + 1)
             skip = 0
-        sep = ''
+        sep = b''
         carry = b''
         while True:
             data = fh.read(size)
@@ -255,8 +261,8 @@ class SpooledEvents(object):
             carry = data[cut + 1:]
             data = data[:cut]
             if data:
-                write(sep + data.replace(b'\n', b', ').decode('utf-8'))
-                sep = ', '
+                write(sep + data.replace(b'\n', b', '))
+                sep = b', '
 
     def close(self):
         for s in self.spools:
@@ -424,7 +430,13 @@ def exit_json(module, **result):
             record(o)
             return
         real.write(head)
-        events.write_json(real.write)
+        raw = getattr(real, 'buffer', None)
+        if raw is not None:         # bytes straight from the spool
+            real.flush()
+            events.write_json(raw.write, binary=True)
+            raw.flush()
+        else:
+            events.write_json(real.write)
         real.write(tail)
         real.flush()
         events.close()
