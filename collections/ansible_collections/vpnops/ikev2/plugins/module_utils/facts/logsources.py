@@ -154,14 +154,16 @@ class EventSpool(object):
             return
         data = '\n'.join(texts)
         if self.ordered:
-            if '{"ts": null' in data:
+            # '{"ts": "' then the stamp, a 'Z"' that ends it, and what follows: comparing these
+            # fixed slices orders as the stamps do (equal stamps may differ after them, which only
+            # costs a sort that was not needed). A null stamp gives 'ull, ...', after every digit:
+            # when the largest slice is one, the exact keys are taken.
+            keys = [t[8:40] for t in texts]
+            ordered = sorted(keys)
+            if ordered[-1][:4] == 'ull,':
                 keys = [_ts_key(t) for t in texts]
-            else:
-                # '{"ts": "' then the stamp, a 'Z"' that ends it, and what follows: comparing
-                # these fixed slices orders as the stamps do (equal stamps may differ after them,
-                # which only costs a sort that was not needed)
-                keys = [t[8:40] for t in texts]
-            if keys[0] < self.last or keys != sorted(keys):
+                ordered = sorted(keys)
+            if keys[0] < self.last or keys != ordered:
                 self.ordered = False
             self.last = _ts_key(texts[-1])
         self.count += len(texts)

@@ -286,18 +286,22 @@ def parse_json_lines(lines, stamps, host_json='null', skip=()):
 
 
 # The file-log line shape again, for a whole block at once (re.M: one line per match; no group may
-# cross a line end). findall gives '' for a group that did not take part: see parse_json_block.
-_BLOCK_LINE = re.compile(
-    r'^((?:' + _TS.replace('(?P<ts>', '(') + r':?[^\S\n]+)?(\d{1,3})\[([A-Z]{2,4})(-?\d)?\] '
-    r'(?:<(?:([^|<>\n]*)\|)?(\d+)> )?(.*))$', re.M)
-
-
+# cross a line end): the line, its stamp, "13[IKE] " (thread, subsystem, level), "<name|3> " and
+# the message. Each of the middle three is turned into its JSON once and looked up after that.
+_BLOCK_REST = (r'(\d{1,3}\[[A-Z]{2,4}(?:-?\d)?\] )(<(?:[^|<>\n]*\|)?\d+> )?(.*))$')
+_BLOCK_LINE = re.compile(r'^((?:' + _TS.replace('(?P<ts>', '(') + r':?[^\S\n]+)?' + _BLOCK_REST, re.M)
 # The same for blocks whose stamps are charon's default "%b %e %T" (a line that it does not take
 # makes the counts differ and the general pattern runs: the results cannot differ, since a line
 # that starts with a month name has no other way to match the general pattern).
 _BLOCK_LINE_BSD = re.compile(
-    r'^((?:((?:\d{4} )?[A-Z][a-z]{2} [ \d]?\d(?: \d{4})? \d\d:\d\d:\d\d(?:[.,]\d+)?):?[^\S\n]+)?'
-    r'(\d{1,3})\[([A-Z]{2,4})(-?\d)?\] (?:<(?:([^|<>\n]*)\|)?(\d+)> )?(.*))$', re.M)
+    r'^((?:((?:\d{4} )?[A-Z][a-z]{2} [ \d]?\d(?: \d{4})? \d\d:\d\d:\d\d(?:[.,]\d+)?):?[^\S\n]+)?' + _BLOCK_REST,
+    re.M)
+_TSL = re.compile(r'(\d{1,3})\[([A-Z]{2,4})(-?\d)?\] ')
+_NID = re.compile(r'<(?:([^|<>\n]*)\|)?(\d+)> ')
+_TAIL_PLAIN = (', "peer": null, "peer_port": null, "exchange": null, "direction": null, "notifies": [], '
+               '"msg": %s, "raw": %s}')
+_TAIL_FULL = ('"ike_name": %s, "ike_id": %s, "peer": %s, "peer_port": %s, "exchange": %s, "direction": %s, '
+              '"notifies": %s, "msg": %s, "raw": %s}')
 
 
 def parse_json_block(block, lines, stamps, host_json='null', misses=()):
@@ -314,13 +318,13 @@ def parse_json_block(block, lines, stamps, host_json='null', misses=()):
     out = []
     append = out.append
     prefixes = {}
+    tsls = {}
+    nids = {'': ('"ike_name": null, "ike_id": null', None, None)}
     enc = _ENC
-    plain = _PLAIN_JSON_BODY
-    full = _EVENT_JSON_BODY
-    tj = _THREAD_JSON
     first = _ENRICH_FIRST
-    redo = []
-    for line, ts, thread, sub, lvl, name, iid, msg in found:
+    plain = _TAIL_PLAIN
+    full = _TAIL_FULL
+    for line, ts, tsl, nid, msg in found:
         pre = prefixes.get(ts)
         if pre is None:
             iso = stamps.get(ts) if ts else None
@@ -329,27 +333,30 @@ def parse_json_block(block, lines, stamps, host_json='null', misses=()):
             if len(prefixes) > 4096:
                 prefixes.clear()
             prefixes[ts] = pre
-        if not name:
-            if iid:
-                if name == '' and '<|' in line:      # "<|3>": an empty name, not none
-                    redo.append(len(out))
-                name = None
-            else:
-                name = iid = None
-        f = None
+        frag = tsls.get(tsl)
+        if frag is None:
+            m = _TSL.match(tsl)
+            frag = '%d, "subsystem": "%s", "level": %s, ' % (
+                int(m.group(1)), m.group(2), int(m.group(3)) if m.group(3) else 'null')
+            tsls[tsl] = frag
+        nf = nids.get(nid)
+        if nf is None:
+            m = _NID.match(nid)
+            nf = ('"ike_name": %s, "ike_id": "%s"' % (_jstr(m.group(1)), m.group(2)), m.group(1), m.group(2))
+            if len(nids) > 4096:
+                nids.clear()
+                nids[''] = ('"ike_name": null, "ike_id": null', None, None)
+            nids[nid] = nf
         if msg and (msg[0] in first or '_' in msg or 'N(' in msg or ' is initiating a' in msg):
-            f = enrich_fields(msg, name, iid)
-        if f is None:
-            append(pre + plain % (
-                tj.get(thread) or str(int(thread)), sub, lvl or 'null',
-                'null' if name is None else enc(name), 'null' if iid is None else '"%s"' % iid, enc(msg), enc(line)))
-        else:
-            name, iid, peer, port, xchg, direction, notifies = f
-            append(pre + full % (
-                tj.get(thread) or str(int(thread)), sub, lvl or 'null', _jstr(name), _jstr(iid),
-                _jstr(peer), 'null' if port is None else port, _jstr(xchg), _jstr(direction),
-                '[%s]' % ', '.join('"%s"' % n for n in notifies), enc(msg), enc(line)))
-    misses = sorted(set(misses).union(redo)) if redo else list(misses)
+            f = enrich_fields(msg, nf[1], nf[2])
+            if f is not None:
+                name, iid, peer, port, xchg, direction, notifies = f
+                append(pre + frag + full % (
+                    _jstr(name), _jstr(iid), _jstr(peer), 'null' if port is None else port, _jstr(xchg),
+                    _jstr(direction), '[%s]' % ', '.join('"%s"' % n for n in notifies), enc(msg), enc(line)))
+                continue
+        append(pre + frag + nf[0] + plain % (enc(msg), enc(line)))
+    misses = list(misses)
     for i in misses:
         out[i] = None
     return out, misses
