@@ -138,3 +138,45 @@ def test_stamp_result_end_sets_host_end_when_the_result_is_serialized():
 
 def test_stamp_result_end_without_the_hook():
     assert timefacts.stamp_result_end(object()) is False
+
+
+FAST_EXIT_SCRIPT = r"""
+import atexit, json, os, sys, tempfile
+sys.path.insert(0, %(collections)r)
+from ansible_collections.vpnops.ikev2.plugins.module_utils.facts import timefacts
+
+class Module:
+    def _record_module_result(self, o):
+        print(json.dumps(o))
+    def exit_json(self, **kw):
+        self._record_module_result(kw)
+        sys.exit(0)
+    def fail_json(self, **kw):
+        kw['failed'] = True
+        self._record_module_result(kw)
+        sys.exit(1)
+
+m = Module()
+timefacts.stamp_result_end(m)
+later = tempfile.mkdtemp()
+atexit.register(os.rmdir, later)          # registered after the hook (like the module tmpdir): still runs
+print('later=' + later)
+getattr(m, sys.argv[1])(ike_facts_timing={'host_start': 1.0}, msg='x' * 100000)
+"""
+
+
+@pytest.mark.parametrize("how,status", [("exit_json", 0), ("fail_json", 1)])
+def test_fast_exit_keeps_status_output_and_later_cleanups(tmp_path, how, status):
+    import os
+    import subprocess
+    import sys
+
+    from _gather_helpers import COLLECTIONS
+    script = tmp_path / "mod.py"
+    script.write_text(FAST_EXIT_SCRIPT % {"collections": COLLECTIONS})
+    proc = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == status, proc.stderr
+    later = proc.stdout.splitlines()[0].split("=", 1)[1]
+    result = json.loads(proc.stdout.splitlines()[1])      # the whole result made it out before the exit
+    assert len(result["msg"]) == 100000 and result["ike_facts_timing"]["host_end"] > 1.0
+    assert not os.path.exists(later)

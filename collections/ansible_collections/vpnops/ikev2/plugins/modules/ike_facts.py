@@ -320,6 +320,8 @@ def main():
     mono_start = time.monotonic()
     proc_start = _process_start()
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # the host's last clock reading, taken as the result is written; then a quick exit (timefacts)
+    timefacts.stamp_result_end(module)
     params = dict(module.params)
     if params['max_lines'] < 1:
         module.fail_json(msg='max_lines must be at least 1, got %d' % params['max_lines'])
@@ -336,7 +338,6 @@ def main():
         timing = {'host_start': proc_start, 'elapsed': elapsed + (host_start - proc_start), 'from': 'process start'}
     else:
         timing = {'host_start': host_start, 'elapsed': elapsed, 'from': 'module start'}
-    timefacts.stamp_result_end(module)
     # big log windows come as spooled events, streamed into the result (logsources.exit_json)
     logsources.exit_json(module, changed=False, ansible_facts={'ikev2': facts}, ike_facts_timing=timing)
 

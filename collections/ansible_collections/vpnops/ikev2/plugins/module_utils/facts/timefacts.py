@@ -380,26 +380,51 @@ def parse_ntpq_rv(text):
     return out
 
 
-def stamp_result_end(module, key='ike_facts_timing'):
+def stamp_result_end(module, key='ike_facts_timing', fast_exit=True):
     """Record the host's clock as ``result[key]['host_end']`` at the last moment the module can:
     when Ansible hands the finished result to its serializer (after ``exit_json`` has walked it for
     no_log values, which on a large result takes a while). The controller pairs this reading with
     the end of its round trip (plugins/action/ike_facts.py); what still lies between them is the
     result's serialization and write, the interpreter's exit and the transport back.
 
+    With ``fast_exit`` the interpreter ends as soon as everything Ansible cleans up at exit is done:
+    an ``atexit`` handler registered here (call this right after creating the AnsibleModule, so that
+    handlers registered later, such as the module tmpdir's removal, run before it) flushes stdout
+    and stderr and calls ``os._exit`` with the status ``exit_json``/``fail_json`` asked for. It skips
+    only the interpreter's own teardown, which was most of the return leg (20-30 ms of the 30 ms
+    measured one host at a time on the lab; more under load). It does nothing unless a result was
+    recorded through this hook.
+
     Wraps ``AnsibleModule._record_module_result`` (Ansible's hook for result serialization); an
     Ansible without that hook gets no ``host_end`` and the controller falls back to its even split.
     """
+    import atexit
+    import sys
     import time
     record = getattr(module, '_record_module_result', None)
     if record is None:
         return False
+    done = {}
 
     def stamped(o):
         timing = o.get(key) if isinstance(o, dict) else None
         if isinstance(timing, dict):
             timing['host_end'] = time.time()
-        return record(o)
+        out = record(o)
+        done['status'] = 1 if isinstance(o, dict) and o.get('failed') else 0
+        return out
+
+    def leave():
+        if 'status' not in done or 'coverage' in sys.modules:   # no result, or ansible-test saving coverage
+            return
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:       # a closed stream: nothing left to write
+                pass
+        os._exit(done['status'])
 
     module._record_module_result = stamped
+    if fast_exit:
+        atexit.register(leave)
     return True
