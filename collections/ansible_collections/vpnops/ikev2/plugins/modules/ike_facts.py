@@ -79,7 +79,7 @@ options:
     description:
       - The most log lines kept per source and in total; the most recent lines are kept (C(logs.truncated) says when
         older ones were left out). Syslog files are read four times as deep, since only the IKE daemons' lines count.
-      - At most 64 MB of one file's window are read. Raising it is safe for memory: a window over 8 MB is streamed
+      - At most 64 MB of one file's window are read. Raising it is safe for memory, since a window over 8 MB is streamed
         into the result (see the notes).
     type: int
     default: 20000
