@@ -57,7 +57,12 @@ def run_diagnose(report_dir: Path, *extra: str, hosts: str = IKE_HOSTS) -> subpr
 
 def check_contract(report: dict) -> None:
     """report.json is exactly the classify JSON contract of issue 4."""
-    assert {"schema", "findings", "hosts"} <= set(report) <= {"schema", "findings", "hosts", "acknowledged"}
+    assert {"schema", "findings", "hosts"} <= set(report) <= {"schema", "findings", "hosts", "acknowledged", "resolved"}
+    # resolved failures (docs/architecture.md, Classification): the finding shape plus their times,
+    # ranked after every active finding
+    for r in report.get("resolved", ()):
+        assert set(r) == FINDING_KEYS | {"status", "last_failure", "recovered"}, r
+        assert r["status"] == "resolved" and r["rank"] > len(report["findings"]), r
     assert report["schema"] == 1
     assert [f["rank"] for f in report["findings"]] == list(range(1, len(report["findings"]) + 1))
     for f in report["findings"]:
