@@ -30,9 +30,10 @@ description:
   - "Clock offset: the host's clock as the module hands its result to Ansible, minus the controller's clock when the
     result has arrived. The two legs of an SSH round trip are uneven (the forward leg holds the SSH session set-up,
     the remote shell and the interpreter start), so the round trip is not split in half: that put unskewed hosts
-    0.2 to 0.6 s ahead. What remains (the interpreter's exit and the transport back) makes a host look behind,
-    never ahead: measured on a 2-core lab sharing one machine, 0.03 to 0.05 s one host at a time, up to 0.25 s with
-    ten hosts in parallel. C(time.offset_bounds_s) is the interval the true offset is certain to lie in."
+    0.2 to 0.6 s ahead. What remains (the process's exit, which the module makes quick, and the transport back)
+    makes a host look behind, never ahead: measured on a 2-core lab sharing one machine, 0.005 to 0.008 s one host
+    at a time, up to 0.05 s with ten hosts in parallel; add the one-way network latency on a real network.
+    C(time.offset_bounds_s) is the interval the true offset is certain to lie in."
   - C(time.ntp.running) is always returned, true, false or null, with C(time.ntp.running_reason).
 author:
   - vpnops maintainers (@vpnops)
