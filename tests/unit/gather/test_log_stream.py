@@ -230,3 +230,14 @@ def test_no_temporary_directory_falls_back_to_memory(tmp_path, monkeypatch):
     ev, files, _t = logsources.collect(host, 0, None, 10 ** 6, "UTC", "h1", strongswan_log_paths=[str(charon)],
                                        journal=False, year_of=lambda p: 2026, spool_bytes=0)
     assert isinstance(ev, list) and len(ev) == files[0]["lines"] > 10
+
+
+@pytest.mark.parametrize("skip", [0, 1, 5, 39, 40])
+def test_copy_from_spool_with_skips_across_small_reads(skip):
+    evs = parse_lines((FIXTURES / "charon_log" / "gw-charon.log").read_text().splitlines()[:40], fmt="charon-file",
+                      year=2026)
+    spool = logsources.EventSpool()
+    spool.add_batch([json.dumps(e) for e in evs])
+    out = []
+    logsources.SpooledEvents._copy_one(spool, skip, out.append, size=97)
+    assert json.loads("[" + b"".join(out).decode() + "]") == evs[skip:]

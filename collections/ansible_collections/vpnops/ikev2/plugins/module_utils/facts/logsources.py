@@ -261,6 +261,9 @@ class SpooledEvents(object):
                 break
             data = carry + data
             cut = data.rfind(b'\n')
+            if cut < 0:                      # an event longer than the read: read on
+                carry = data
+                continue
             carry = data[cut + 1:]
             data = data[:cut]
             if data:
