@@ -98,11 +98,15 @@ def test_window_blocks_equal_read_window_lines_with_long_lines(tmp_path, monkeyp
     p = tmp_path / "charon.log"
     p.write_bytes(data)
     os.utime(p, (time.time(), time.time()))
-    monkeypatch.setattr(logwindow, "CHUNK", 512)
     res = logwindow.read_window(str(p), 0, max_lines=10 ** 6)
-    win = logwindow.Window(str(p), 0, max_lines=10 ** 6)
-    lines = list(win.lines())
-    assert lines == res["lines"] == data.decode().splitlines()
+    for size in (512, 4096, 1 << 20):       # blocks smaller than the long line, and bigger
+        win = logwindow.Window(str(p), 0, max_lines=10 ** 6)
+        blocks = list(win.blocks(size))
+        assert all(b.endswith("\n") for b in blocks)
+        lines = "".join(blocks).split("\n")[:-1]
+        assert lines == res["lines"] == data.decode().splitlines()
+        if size == 512:
+            assert len(blocks) > 10 and max(len(b) for b in blocks) > 3000
 
 
 def test_cap_keeps_the_last_lines_and_says_so(tmp_path):
