@@ -187,3 +187,16 @@ def test_a_failure_followed_by_a_new_sa_is_resolved():
     assert rep["findings"] == []
     assert [r["category"] for r in rep["resolved"]] == ["udp4500_blocked"]
     assert any("initiator established Child SA using #3" in e["line"] for e in rep["resolved"][0]["evidence"])
+
+
+def test_a_restarted_daemon_reusing_sa_numbers_is_not_a_recovery():
+    """Two real runs of gw1's charon appended to one log, as a restart leaves it: in the first
+    (proposal_mismatch_ike) IKE_SA <1> is cl1, whose proposals gw1 refuses; in the second
+    (cert_chain_incomplete) IKE_SA <1> is cl2, which comes up, while cl1 fails again. cl2's CHILD_SA
+    is no recovery of cl1: the SA number is read against the nearest earlier line naming its peer."""
+    lab = FIXTURES / "lab"
+    lines = (lab / "proposal_mismatch_ike" / "gw1.log").read_text().splitlines()
+    lines += (lab / "cert_chain_incomplete" / "gw1.log").read_text().splitlines()
+    rep = engine.classify({"gw1": engine.HostInput("gw1", parse_lines(lines, year=2026))})
+    assert "proposal_mismatch" in [f["category"] for f in rep["findings"]], rep
+    assert "proposal_mismatch" not in [r["category"] for r in rep.get("resolved") or []]

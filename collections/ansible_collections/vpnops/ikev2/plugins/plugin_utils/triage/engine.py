@@ -10,6 +10,7 @@ Input: ``{host: HostInput}``; output: the report dict of issue 4 (``{"schema": 1
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import gc
 import re
@@ -1286,9 +1287,36 @@ def _sa_peer_ids(state):
     return cache
 
 
-def _tunnel(state, ev):
+def _peer_at(state, hit):
+    """The peer of the SA a line belongs to, from the nearest earlier line of that SA naming one: SA
+    numbers start again when the daemon restarts, so the same number later may be another peer."""
+    ev = hit.event
+    if ev.get('peer'):
+        return ev['peer']
+    key = ev.get('ike_id')
+    if key is None:
+        return _sa_peer(state, ev)
+    index = state.ctx_key_cache.get('__peer_by_sa')
+    if index is None:
+        index = {}
+        for i, e in enumerate(state.input.events):
+            if e.get('peer') and e.get('ike_id') is not None:
+                slot = index.setdefault(e['ike_id'], ([], []))
+                slot[0].append(i)
+                slot[1].append(e['peer'])
+        state.ctx_key_cache['__peer_by_sa'] = index
+    slot = index.get(key)
+    if slot:
+        pos = bisect.bisect_right(slot[0], hit.idx) - 1
+        if pos >= 0:
+            return slot[1][pos]
+    return _sa_peer(state, ev)
+
+
+def _tunnel(state, hit):
     """(peer address, connection name, peer identity) of the SA a line belongs to."""
-    return _sa_peer(state, ev), ev.get('ike_name'), _sa_peer_ids(state).get(_sa_key(ev))
+    ev = hit.event
+    return _peer_at(state, hit), ev.get('ike_name'), _sa_peer_ids(state).get(_sa_key(ev))
 
 
 def _same_tunnel(fail, ok):
@@ -1344,7 +1372,7 @@ def _recovery(f, states):
         # on a skewed host make timestamps unreliable for ordering)
         tunnels = {}
         for h in p.hits:
-            t = _tunnel(st, h.event)
+            t = _tunnel(st, h)
             if not t[0] and not t[1]:
                 return None  # a failure that names no peer or connection cannot be tied to a recovery
             if t not in tunnels or tunnels[t].idx < h.idx:
@@ -1352,7 +1380,7 @@ def _recovery(f, states):
         for t, fail in tunnels.items():
             ok = None
             for h in oks:
-                if h.idx > fail.idx and _same_tunnel(t, _tunnel(st, h.event)):
+                if h.idx > fail.idx and _same_tunnel(t, _tunnel(st, h)):
                     ok = h
                     break
             if ok is None:
