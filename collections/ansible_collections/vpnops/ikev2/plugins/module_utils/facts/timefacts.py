@@ -260,7 +260,9 @@ def _ntpd(host, ntp, reasons, procs):
     if nq.missing and pid is None:
         return False
     ntp['client'] = 'ntpd'
-    if nq.ok:
+    # ntpsec's ntpq exits 0 when nothing answers ("***Socket error; probably ntpd is not running")
+    silent = _NTPQ_NO_ANSWER.search(nq.out + nq.err)
+    if nq.ok and not silent:
         _running(ntp, True, 'ntpq answered')
         peers = parse_ntpq_peers(nq.out)
         ntp['sources'] = peers
@@ -278,15 +280,17 @@ def _ntpd(host, ntp, reasons, procs):
     elif nq.missing:
         _running(ntp, True, 'ntpd process %d (ntpq is not installed)' % pid)
     elif pid is not None:
-        reasons.append(nq.reason())
-        _running(ntp, True, 'ntpd process %d runs, but ntpq failed' % pid)
+        reasons.append('ntpq: %s' % (silent.group(0) if silent else nq.reason()))
+        _running(ntp, True, 'ntpd process %d runs, but ntpq got no answer' % pid)
     else:
-        ntp.update(synchronized=False, reason=nq.reason())
-        _running(ntp, *_not_running_reason(procs, 'ntpd', 'ntpq got no answer (%s)' % nq.reason()))
+        why = silent.group(0) if silent else nq.reason()
+        ntp.update(synchronized=False, reason='ntpq: %s' % why)
+        _running(ntp, *_not_running_reason(procs, 'ntpd', 'ntpq got no answer (%s)' % why))
     return True
 
 
 PROBES = (('chrony', _chrony), ('timesyncd', _timesyncd), ('ntpd', _ntpd))
+_NTPQ_NO_ANSWER = re.compile(r'Socket error[^\n]*|Connection refused|Request timed out|timed out, nothing received')
 
 
 def gather_time(host, chrony_conf='/etc/chrony/chrony.conf'):

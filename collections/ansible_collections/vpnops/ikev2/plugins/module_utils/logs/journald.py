@@ -86,7 +86,6 @@ def parse(line, stamps, host=None):
     return ev
 
 
-
 def _timestamp(value):
     """Microseconds since the epoch (journald's decimal string) as ISO UTC, or None."""
     if value is None:
