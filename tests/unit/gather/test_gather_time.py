@@ -180,3 +180,26 @@ def test_fast_exit_keeps_status_output_and_later_cleanups(tmp_path, how, status)
     result = json.loads(proc.stdout.splitlines()[1])      # the whole result made it out before the exit
     assert len(result["msg"]) == 100000 and result["ike_facts_timing"]["host_end"] > 1.0
     assert not os.path.exists(later)
+
+
+# ---------------------------------------------------------------- real ntpsec / timesyncd output
+# tests/fixtures/timeclients/ (captured inside a lab host by its capture.sh, see its NOTE.md)
+
+def timeclients_text(name):
+    from _gather_helpers import REPO
+    text = (REPO / "tests" / "fixtures" / "timeclients" / name).read_text()
+    return text.split("\nexit ")[0] + "\n"    # the capture appends ntpq's exit status
+
+
+def test_real_ntpq_without_ntpd_exits_0_and_is_not_an_answer():
+    out = timeclients_text("ntpsec-ntpq-pn-not-running.txt")
+    assert "Socket error" in out
+    host = host_with({("ntpq",): (0, out)}, tools_missing=("chronyc", "timedatectl"))
+    t = time_section(host)
+    ntp = t["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"], ntp["sources"]) == ("ntpd", False, False, [])
+    assert "Socket error" in ntp["running_reason"] and t["status"] == "ok"
+    # ntpd's process there but not answering: running, and the failure is a gather error
+    host = host_with({("ntpq",): (0, out)}, procs={99: "ntpd"}, tools_missing=("chronyc", "timedatectl"))
+    t = time_section(host)
+    assert t["ntp"]["running"] is True and t["status"] == "error" and "Socket error" in t["reason"]
