@@ -18,6 +18,7 @@ import subprocess
 import textwrap
 import time
 
+import pytest
 import yaml
 
 from lab import runtime
@@ -197,3 +198,19 @@ def test_enforce_reports_and_converges_one_drift_per_aspect(lab, tmp_path):
             assert carries_traffic(lab, client), client
     finally:
         lab.apply(None)
+
+
+@pytest.mark.parametrize("golden, message", [
+    ({"ntp_server": ["infra.lab"]}, "ikev2_golden: unknown key 'ntp_server' (did you mean 'ntp_servers'?)"),
+    ({"firewall_openings": {"gateways": ["udp500", "udp4501"]}},
+     "ikev2_golden: firewall_openings.gateways: unknown opening 'udp4501'; the openings are: udp500, udp4500, esp"),
+    ({"firewall_openings": {"gatways": ["udp500"]}},
+     "firewall_openings names the group 'gatways', which is not in the inventory (did you mean 'gateways'?)"),
+    ({"ntp_servers": ["infra.lab iburst"]},
+     "ikev2_golden: ntp_servers: 'infra.lab iburst' has a space (server options go in ikev2_golden.ntp_server_options)"),
+])
+def test_enforce_stops_on_a_bad_golden_configuration_before_any_host(lab, tmp_path, golden, message):
+    rc, out, _ = enforce("-e", json.dumps({"ikev2_golden": golden}), audit_log=str(tmp_path / "audit.jsonl"))
+    flat = " ".join(out.split())
+    assert rc != 0 and message in flat, out[-3000:]
+    assert "Gather every host" not in out and "Traceback" not in out
