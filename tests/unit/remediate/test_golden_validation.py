@@ -155,3 +155,10 @@ def test_golden_openings_per_group():
     assert approval.golden_openings(g, ["clients"]) == ([], ["clients"])
     assert approval.golden_openings(g, ["infra_servers"]) == ([], [])
     assert approval.golden_openings(golden(firewall_openings=["esp"]), ["clients"]) == (["esp"], [])
+
+
+def test_proposals_go_together():
+    assert "ike_proposals and esp_proposals go together (vpnops.ikev2.proposals sets both); esp_proposals is missing" in error(
+        golden(esp_proposals=None))
+    assert "ike_proposals is missing" in error(golden(ike_proposals=None))
+    approval.validate_golden(golden(ike_proposals=None, esp_proposals=None), groups=GROUPS)

@@ -451,6 +451,9 @@ def validate_golden(golden, deny=(), groups=None):
 def _proposal_problems(golden, deny):
     deny = set(str(d).lower() for d in deny or ())
     problems = []
+    if (golden.get('ike_proposals') is None) != (golden.get('esp_proposals') is None):
+        problems.append('ike_proposals and esp_proposals go together (vpnops.ikev2.proposals sets both); %s is missing'
+                        % ('esp_proposals' if golden.get('esp_proposals') is None else 'ike_proposals'))
     for key in ('ike_proposals', 'esp_proposals'):
         value = golden.get(key)
         if value is None:
