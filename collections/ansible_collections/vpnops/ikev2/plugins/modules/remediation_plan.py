@@ -60,8 +60,8 @@ options:
     description:
       - A golden configuration (C(ikev2_golden)) to validate, as used by C(playbooks/enforce.yml). Any
         problem fails the task with a message naming the key.
-      - Its keys are C(ike_proposals), C(esp_proposals) (known strongSwan algorithm keywords, none of them
-        in O(deny)), C(ca_subjects) (distinguished names), C(firewall_openings) (a list of C(udp500),
+      - Its keys are C(ike_proposals) and C(esp_proposals) (given together; known strongSwan algorithm
+        keywords, none of them in O(deny)), C(ca_subjects) (distinguished names), C(firewall_openings) (a list of C(udp500),
         C(udp4500), C(esp), or a mapping of inventory group to such a list; the groups must exist),
         C(ntp_servers) (host names or IP addresses), C(ntp_server_options) (one line of server options)
         and C(connections) (a mapping or list, checked by the P(vpnops.ikev2.connections#role) role).
