@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 from lab import runtime
 from lab import scenario as lab_scenario
@@ -120,8 +121,12 @@ def test_resource_limit_fixed_through_remediate(lab, tmp_path):
         states = lab.states()
         assert all(states[c]["up"] for c in CLIENTS), dict((c, states[c]["up"]) for c in CLIENTS)
         assert all(carries_traffic(lab, c) for c in CLIENTS)
+        fixed_at = time.monotonic()
         tail = out[out.rindex("Print before and after"):]
-        assert re.search(r"fixed: .*resource_limit@gw1", tail), tail
+        # A fresh diagnosis (logs since the fix) has no resource limit on gw1.
+        after = diagnose(str(tmp_path / "after"), since=int(time.monotonic() - fixed_at) + 2)
+        assert not [f for f in after["findings"] if f["category"] == "resource_limit" and f["hosts"][0] == "gw1"], \
+            (after["findings"], tail)
 
         # A second run from the same (now stale) report re-checks gw1 and changes nothing.
         files = lab.sh("gw1", FILES)

@@ -167,3 +167,19 @@ def test_set_algorithms_inserts_missing_lines_and_keeps_line_endings():
 def test_docstring_examples():
     failures, _ = doctest.testmod(lp)
     assert failures == 0
+
+
+def test_no_proposal_chosen_by_exchange():
+    # Shaped after pluto 4.10's lines on gw3: the IKE_SA_INIT refusal of proposal_mismatch_libreswan, and the
+    # CREATE_CHILD_SA refusal seen after the fix when cl6 asked for its CHILD_SA again (message texts as pluto logged
+    # them; timestamps and the middle line, seen only truncated, shortened).
+    log = ('Dec  5 14:19:40.1: "rw-cert"[1] 198.19.0.21 #1: responding to IKE_SA_INIT message (ID 0) from '
+           '198.19.0.21:500 with unencrypted notification NO_PROPOSAL_CHOSEN\n'
+           'Dec  5 15:04:53.5: "rw-cert"[1] 198.19.0.21 #4: process returned NO_PROPOSAL_CHOSEN\n'
+           'Dec  5 15:04:53.577177: "rw-cert"[1] 198.19.0.21 #4: responding to CREATE_CHILD_SA message (ID 2) from '
+           '198.19.0.21:4500 with encrypted notification NO_PROPOSAL_CHOSEN\n'
+           'Dec  5 15:04:54.0: "rw-cert"[1] 198.19.0.21 #3: responder established IKE SA\n')
+    got = lp.no_proposal_chosen(log)
+    assert len(got["ike"]) == 1 and "IKE_SA_INIT" in got["ike"][0]
+    assert len(got["create_child_sa"]) == 2
+    assert lp.no_proposal_chosen("") == {"ike": [], "create_child_sa": []}

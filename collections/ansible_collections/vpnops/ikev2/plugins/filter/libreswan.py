@@ -41,6 +41,11 @@ def libreswan_set_algorithms(text, conns, ike, esp):
     return lp.set_algorithms(text, conns, ike, esp)
 
 
+def libreswan_no_proposal(log):
+    """pluto's NO_PROPOSAL_CHOSEN lines split into IKE_SA_INIT/IKE_AUTH and CREATE_CHILD_SA ones."""
+    return lp.no_proposal_chosen(log)
+
+
 class FilterModule:
     """libreswan proposal filters."""
 
@@ -50,4 +55,5 @@ class FilterModule:
             'libreswan_conns': libreswan_conns,
             'libreswan_algparse': libreswan_algparse,
             'libreswan_set_algorithms': libreswan_set_algorithms,
+            'libreswan_no_proposal': libreswan_no_proposal,
         }

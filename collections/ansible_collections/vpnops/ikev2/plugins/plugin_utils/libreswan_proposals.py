@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ['TranslationError', 'translate', 'translate_one', 'parse_algparse', 'parse_conns', 'set_algorithms']
+__all__ = ['TranslationError', 'translate', 'translate_one', 'parse_algparse', 'parse_conns', 'set_algorithms',
+           'no_proposal_chosen']
 
 
 class TranslationError(ValueError):
@@ -361,3 +362,34 @@ def set_algorithms(text, conns, ike, esp):
         out.append(line)
     close()
     return ''.join(out)
+
+
+_STATE = re.compile(r' #(\d+): ')
+
+
+def no_proposal_chosen(log):
+    """pluto's NO_PROPOSAL_CHOSEN lines, split by exchange: ``{'ike': [...], 'create_child_sa': [...]}``.
+
+    ``ike``: answers to IKE_SA_INIT / IKE_AUTH (the IKE or first ESP proposal was refused);
+    ``create_child_sa``: lines of states that handled a CREATE_CHILD_SA exchange (a later CHILD_SA or
+    a rekey, e.g. refused for want of a PFS group), told apart by pluto's state number.
+
+    >>> no_proposal_chosen('"c"[1] 1.2.3.4 #4: responding to CREATE_CHILD_SA message (ID 2) from 1.2.3.4:4500 '
+    ...                    'with encrypted notification NO_PROPOSAL_CHOSEN\\n')['create_child_sa'] != []
+    True
+    """
+    lines = (log or '').splitlines()
+    child_states = set()
+    for line in lines:
+        if 'CREATE_CHILD_SA' in line:
+            m = _STATE.search(line)
+            if m:
+                child_states.add(m.group(1))
+    out = {'ike': [], 'create_child_sa': []}
+    for line in lines:
+        if 'NO_PROPOSAL_CHOSEN' not in line:
+            continue
+        m = _STATE.search(line)
+        child = 'CREATE_CHILD_SA' in line or (m is not None and m.group(1) in child_states)
+        out['create_child_sa' if child else 'ike'].append(line.strip())
+    return out
