@@ -6,6 +6,10 @@
 Every value that comes from a host (log lines, names, reasons, summaries quoting log text) goes
 through ``_e`` (``html.escape`` with quotes), and a Content-Security-Policy that forbids scripts
 and remote loads backs that up. Only ``<details>`` is used for folding, which needs no script.
+
+Failures that recovered (the report's optional ``resolved`` list) get their own section after the
+active findings and their own count in the fleet overview; they never count as faults. A report
+without ``resolved`` renders exactly as before that list existed.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Consolas,monospace;font-s
 .nt{color:#8a1c17;font-weight:600}details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #d6dbe4;border-radius:4px;padding:.4em 1em;min-width:8em}
 .card b{display:block;font-size:1.5em}
+"""
+# Added to CSS only when the report has resolved failures, so a report without them is unchanged.
+CSS_RESOLVED = """.finding.resolved{border-left-color:#2e8b57;background:#f7fbf8}
 """
 
 
@@ -86,32 +93,61 @@ def _num(value, empty='\u2013'):
     return empty if value is None else str(value)
 
 
+def _resolved_list(report):
+    return [f for f in report.get('resolved') or () if isinstance(f, dict)]
+
+
+def resolved_per_host(report):
+    """How many resolved failures name each host: {host: count}; active findings are not counted.
+
+    >>> resolved_per_host({'findings': [{'hosts': ['gw1']}],
+    ...                    'resolved': [{'hosts': ['gw2', 'cl3']}, {'hosts': ['gw2']}]})
+    {'gw2': 2, 'cl3': 1}
+    >>> resolved_per_host({'findings': []})
+    {}
+    """
+    counts = {}
+    for f in _resolved_list(report):
+        for host in f.get('hosts') or ():
+            if isinstance(host, str):
+                counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
 def _fleet(report, facts_by_host):
     rows = fleet_rows(report, facts_by_host)
     up = sum(r['up'] or 0 for r in rows)
     ike_only = sum(r['ike_only'] or 0 for r in rows)
     down = sum(r['down'] or 0 for r in rows)
     bad = sum(1 for r in rows if r['status'] not in ('ok',))
+    resolved = _resolved_list(report)
+    per_host = resolved_per_host(report)
     out = ['<h2 id="fleet">Fleet overview</h2>',
            '<div class="cards">',
            '<div class="card"><b>%d</b>hosts</div>' % len(rows),
            '<div class="card"><b>%d</b>hosts not ok</div>' % bad,
            '<div class="card"><b>%d</b>SAs up (IKE + CHILD)</div>' % up,
            '<div class="card"><b>%d</b>IKE SA only</div>' % ike_only,
-           '<div class="card"><b>%d</b>connections without SA</div>' % down,
-           '</div>',
-           '<table><thead><tr><th>host</th><th>status</th><th>daemon</th><th>clock offset</th>'
-           '<th>up</th><th>IKE only</th><th>down</th><th>reason</th></tr></thead><tbody>']
+           '<div class="card"><b>%d</b>connections without SA</div>' % down]
+    if resolved:
+        out.append('<div class="card"><b>%d</b>resolved (recovered since, not faults)</div>' % len(resolved))
+    out += ['</div>',
+            '<table><thead><tr><th>host</th><th>status</th><th>daemon</th><th>clock offset</th>'
+            '<th>up</th><th>IKE only</th><th>down</th>%s<th>reason</th></tr></thead><tbody>' % (
+                '<th>resolved</th>' if resolved else '')]
     for r in rows:
+        res_cell = ('<td class="n">%s</td>' % _e(_num(per_host.get(r['name']), empty='0'))) if resolved else ''
         out.append('<tr><td>%s</td><td><span class="badge %s">%s</span></td><td>%s</td><td class="n">%s</td>'
-                   '<td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td>%s</td></tr>' % (
+                   '<td class="n">%s</td><td class="n">%s</td><td class="n">%s</td>%s<td>%s</td></tr>' % (
                        _e(r['name']), _status_class(r['status']), _e(r['status']), _e(r['daemon'] or ''),
                        _e(human_offset(r['offset_s'])), _e(_num(r['up'])), _e(_num(r['ike_only'])),
-                       _e(_num(r['down'])), _e(r['reason'] or '')))
+                       _e(_num(r['down'])), res_cell, _e(r['reason'] or '')))
     out.append('</tbody></table>')
     out.append('<p class="meta">Up: IKE SA established with an installed CHILD_SA. IKE only: IKE SA established, '
                'no CHILD_SA installed. Down: a loaded connection without any IKE SA. Clock offset: the host\'s '
-               'clock minus the controller\'s, measured when the facts were gathered.</p>')
+               'clock minus the controller\'s, measured when the facts were gathered.%s</p>' % (
+                   ' Resolved: failures naming the host whose tunnel has been re-established since; they are not '
+                   'counted as faults.' if resolved else ''))
     return out
 
 
@@ -134,14 +170,45 @@ def _findings(report):
         out.append('<div class="meta">rule <code>%s</code> &middot; phase %s &middot; confidence %s%s</div>' % (
             _e(f.get('rule')), _e(f.get('phase')), _e(conf_text), fix))
         out.append('<p>%s</p>' % _e(f.get('summary')))
-        evidence = f.get('evidence') or []
-        if evidence:
-            out.append('<table><thead><tr><th>host</th><th>source</th><th>evidence line</th></tr></thead><tbody>')
-            for ev in evidence:
-                ev = ev if isinstance(ev, dict) else {'line': ev}
-                out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td></tr>' % (
-                    _e(ev.get('host')), _e(ev.get('source')), _e(ev.get('line'))))
-            out.append('</tbody></table>')
+        out += _evidence_table(f)
+        out.append('</section>')
+    return out
+
+
+def _evidence_table(f):
+    evidence = f.get('evidence') or []
+    if not evidence:
+        return []
+    out = ['<table><thead><tr><th>host</th><th>source</th><th>evidence line</th></tr></thead><tbody>']
+    for ev in evidence:
+        ev = ev if isinstance(ev, dict) else {'line': ev}
+        out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td></tr>' % (
+            _e(ev.get('host')), _e(ev.get('source')), _e(ev.get('line'))))
+    out.append('</tbody></table>')
+    return out
+
+
+def _resolved(report):
+    """The section of failures that recovered, after the active findings; empty when there are none."""
+    resolved = _resolved_list(report)
+    if not resolved:
+        return []
+    out = ['<h2 id="resolved">Resolved (recovered since) (%d)</h2>' % len(resolved),
+           '<p class="meta">Failures found in the logs whose tunnel the same host\'s log shows re-established '
+           'afterwards (and, where the host\'s SAs were gathered, with a CHILD_SA installed now). They are not '
+           'faults now and are not counted as findings. Last failure and recovery are each on their host\'s own '
+           'clock, as logged.</p>']
+    for f in resolved:
+        rank = f.get('rank')
+        out.append('<section class="finding resolved" id="resolved-%s">' % _e(rank))
+        out.append('<h3><span class="badge ok">resolved</span> %s on %s</h3>' % (
+            _e(f.get('category')), _e(', '.join(h for h in f.get('hosts') or () if isinstance(h, str)) or '?')))
+        out.append('<div class="meta">last failure <b>%s</b> &middot; recovered <b>%s</b> &middot; rule '
+                   '<code>%s</code> &middot; phase %s</div>' % (
+                       _e(f.get('last_failure') or 'unknown'), _e(f.get('recovered') or 'unknown'),
+                       _e(f.get('rule')), _e(f.get('phase'))))
+        out.append('<p>%s</p>' % _e(f.get('summary')))
+        out += _evidence_table(f)
         out.append('</section>')
     return out
 
@@ -215,19 +282,22 @@ def to_html(report, facts_by_host, title=None, generated=None, timeline_max=80):
     if generated is None:
         generated = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
     findings = report.get('findings') or []
+    resolved = _resolved_list(report)
     top = findings[0] if findings else None
     head = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<title>%s</title><style>%s</style></head><body>' % (_e(title), CSS))
+            '<title>%s</title><style>%s</style></head><body>' % (_e(title), CSS + (CSS_RESOLVED if resolved else '')))
     body = ['<h1>%s</h1>' % _e(title),
-            '<p class="meta">generated %s &middot; schema %s &middot; %d finding(s)%s</p>' % (
+            '<p class="meta">generated %s &middot; schema %s &middot; %d finding(s)%s%s</p>' % (
                 _e(generated), _e(report.get('schema')), len(findings),
+                (' &middot; %d resolved (recovered since)' % len(resolved)) if resolved else '',
                 (' &middot; top: <b>%s</b> on %s' % (_e(top.get('category')), _e(', '.join(top.get('hosts') or ()))))
                 if top else ''),
-            '<p class="meta"><a href="#fleet">fleet</a> &middot; <a href="#findings">findings</a> &middot; '
-            '<a href="#timeline">timeline</a></p>']
+            '<p class="meta"><a href="#fleet">fleet</a> &middot; <a href="#findings">findings</a> &middot; %s'
+            '<a href="#timeline">timeline</a></p>' % ('<a href="#resolved">resolved</a> &middot; ' if resolved else '')]
     body += _fleet(report, facts_by_host)
     body += _findings(report)
+    body += _resolved(report)
     body += _timelines(facts_by_host, timeline_max)
     return head + '\n'.join(body) + '\n</body></html>\n'
