@@ -195,3 +195,21 @@ def test_failed_verification_is_rolled_back_byte_for_byte(lab, healthy_after, ru
     assert "remote-ts=[10.2.0.0/24]" in lab.sh("cl3", "swanctl --list-conns --raw")
     rec = [r for r in runner.records() if r["host"] == "cl3" and not r["check_mode"]][-1]
     assert rec["verification"]["passed"] is False and rec["verification"]["rolled_back"] is True, rec
+
+
+def test_libreswan_gateway_drift_is_converged_and_verified_from_its_client(lab, healthy_after, runner):
+    lab.apply(None)
+    conf = "/etc/ipsec.d/rw.conf"
+    res = runner(host="gw3", connections_golden={"dpd_delay": "20s"}, connections_verify_peers=["cl6"])
+    assert res["rc"] == 0 and res["changed"] > 0, res["out"][-4000:]
+    assert "rw-cert: dpd_delay have 30, golden 20s" in res["out"]
+    assert "\tdpddelay=20s\n" in lab.sh("gw3", "cat %s" % conf)
+    rec = [r for r in runner.records() if r["host"] == "gw3" and not r["check_mode"]][-1]
+    # The lab's kernel cannot install pluto's CHILD_SA: the IKE_SA from cl6 is what gw3 can show.
+    assert rec["verification"]["passed"] is True and rec["verification"]["child_required"] is False, rec
+    assert [(c["host"], c["ike_established"]) for c in rec["verification"]["connections"]] == [("cl6", True)]
+    # The inventory's golden settings bring it back; a second run changes nothing.
+    res = runner(host="gw3", connections_verify_peers=["cl6"])
+    assert res["rc"] == 0 and res["changed"] > 0 and "\tdpddelay=30s\n" in lab.sh("gw3", "cat %s" % conf), res["out"][-3000:]
+    res = runner(host="gw3")
+    assert res["rc"] == 0 and res["changed"] == 0, res["out"][-3000:]
