@@ -203,3 +203,20 @@ def test_real_ntpq_without_ntpd_exits_0_and_is_not_an_answer():
     host = host_with({("ntpq",): (0, out)}, procs={99: "ntpd"}, tools_missing=("chronyc", "timedatectl"))
     t = time_section(host)
     assert t["ntp"]["running"] is True and t["status"] == "error" and "Socket error" in t["reason"]
+
+
+def test_real_timesyncd_without_timedated():
+    """timesyncd synchronised against the lab's NTP server on a host without systemd/D-Bus: timedatectl
+    refuses (real output), so the drop-in, the process and the flag file it created tell the state."""
+    refusal = timeclients_text("timedatectl-show.txt")
+    assert "Failed to connect to bus" in refusal
+    host = host_with({("timedatectl",): (1, "", refusal)}, procs={84879: "systemd-timesyncd"},
+                     files={"/run/systemd/timesync/synchronized": b"",     # timesyncd-state.txt
+                            "/run/systemd/timesyncd.conf.d/lab-capture.conf": timeclients_text("timesyncd-lab-capture.conf")},
+                     tools_missing=("chronyc", "ntpq"))
+    t = time_section(host)
+    ntp = t["ntp"]
+    assert (ntp["client"], ntp["running"], ntp["synchronized"]) == ("timesyncd", True, True), ntp
+    assert ntp["servers"] == [{"type": "server", "host": "198.19.0.11", "options": []}]
+    assert ntp["synchronized_from"] == "/run/systemd/timesync/synchronized" and t["status"] == "ok"
+    assert "Initial clock synchronization" in timeclients_text("timesyncd.log")
