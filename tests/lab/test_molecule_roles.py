@@ -1,9 +1,12 @@
 """Every molecule scenario under molecule/ runs on the lab: `molecule test -s NAME` from the
 repository root (destroy, syntax, create, converge, idempotence, verify, destroy).
 
-Data-driven: a new role's scenario is picked up by adding molecule/<name>/molecule.yml. The `lab`
-fixture holds the lab lock for the session; the scenarios' create/destroy playbooks inject and
-reset lab scenarios through lab.labctl and leave the lab itself up.
+Data-driven: a new role's scenario is picked up by adding molecule/<name>/molecule.yml. The cases:
+ca_chain (cert_chain_incomplete on gw1), firewall (udp4500_blocked on gw2), time_sync (clock_skew on
+cl1), connections (a DPD delay drifted off the golden value on cl1, put there by its prepare step).
+The `lab` fixture holds the lab lock for the session; the scenarios' create/prepare/destroy playbooks
+inject faults (lab scenarios through lab.labctl, or a hand edit) and reset the lab to healthy, and
+leave the lab itself up.
 """
 
 from __future__ import annotations
