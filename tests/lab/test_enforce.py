@@ -206,6 +206,8 @@ def test_enforce_reports_and_converges_one_drift_per_aspect(lab, tmp_path):
      "ikev2_golden: firewall_openings.gateways: unknown opening 'udp4501'; the openings are: udp500, udp4500, esp"),
     ({"firewall_openings": {"gatways": ["udp500"]}},
      "firewall_openings names the group 'gatways', which is not in the inventory (did you mean 'gateways'?)"),
+    ({"ike_proposals": ["aes256gcm16-prfsha384-ecp385"], "esp_proposals": ["aes256gcm16"]},
+     "ikev2_golden: ike_proposals 'aes256gcm16-prfsha384-ecp385': unknown algorithm 'ecp385'"),
     ({"ntp_servers": ["infra.lab iburst"]},
      "ikev2_golden: ntp_servers: 'infra.lab iburst' has a space (server options go in ikev2_golden.ntp_server_options)"),
 ])
