@@ -16,7 +16,7 @@ import re
 import subprocess
 import time
 
-from ansible_collections.vpnops.ikev2.plugins.plugin_utils import libreswan_proposals as lp
+from ansible_collections.vpnops.ikev2.plugins.module_utils.conf import libreswan_proposals as lp
 from lab import runtime
 from lab import scenario as lab_scenario
 

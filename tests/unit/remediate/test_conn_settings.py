@@ -17,8 +17,8 @@ import pytest
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.conf import conn_settings as cs
 from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.conf_text import ConfError
-from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.proposal_names import (
-    ProposalNameError, to_libreswan_esp, to_libreswan_ike)
+from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.libreswan_proposals import (
+    TranslationError, to_libreswan)
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 FIX = REPO / "tests" / "fixtures" / "conf"
@@ -223,13 +223,21 @@ def test_libreswan_errors():
 
 
 def test_proposal_translation_table():
-    assert to_libreswan_ike("aes256gcm16-prfsha384-ecp384") == "aes_gcm256-sha2_384;dh20"   # the lab's gw3
-    assert to_libreswan_esp("aes256gcm16") == "aes_gcm256"
-    assert to_libreswan_ike("aes128-sha1-modp2048,chacha20poly1305-prfsha256-x25519") == \
+    assert to_libreswan("aes256gcm16-prfsha384-ecp384", "ike") == "aes_gcm256-sha2_384;dh20"   # the lab's gw3
+    assert to_libreswan("aes256gcm16", "esp") == "aes_gcm256"
+    assert to_libreswan("aes128-sha1-modp2048,chacha20poly1305-prfsha256-x25519", "ike") == \
         "aes128-sha1;dh14,chacha20_poly1305-sha2_256;dh31"
-    assert to_libreswan_esp("aes256gcm12-ecp384,aes128-sha256") == "aes_gcm_b256;dh20,aes128-sha2_256"
-    with pytest.raises(ProposalNameError, match="no encryption algorithm"):
-        to_libreswan_esp("sha256")
+    assert to_libreswan("aes256gcm12-ecp384,aes128-sha256", "esp") == "aes_gcm_b256;dh20,aes128-sha2_256"
+    with pytest.raises(TranslationError, match="no encryption algorithm"):
+        to_libreswan("sha256", "esp")
+
+
+def test_golden_proposals_libreswan_cannot_express_fail_before_any_edit():
+    # what the algparse-checked translation refuses (the former proposal_names.py wrote these)
+    with pytest.raises(cs.SettingsError, match="ike_proposals for libreswan: .*AEAD IKE proposal needs a PRF"):
+        run("gw3.rw.conf", {"ike_proposals": ["aes256gcm16-ecp384"]})
+    with pytest.raises(cs.SettingsError, match="esp_proposals for libreswan: .*esn= option"):
+        run("gw3.rw.conf", {"esp_proposals": ["aes256gcm16-esn"]})
 
 
 # --------------------------------------------------------------------------- the file

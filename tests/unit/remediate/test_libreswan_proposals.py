@@ -1,4 +1,4 @@
-"""strongSwan proposals in libreswan's terms (plugins/plugin_utils/libreswan_proposals.py).
+"""strongSwan proposals in libreswan's terms (plugins/module_utils/conf/libreswan_proposals.py).
 
 The expected libreswan values and pluto names come from libreswan 4.10's own parser on the lab's gw3
 (tests/fixtures/libreswan_algparse/, see its NOTE.md).
@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.vpnops.ikev2.plugins.plugin_utils import libreswan_proposals as lp
+from ansible_collections.vpnops.ikev2.plugins.module_utils.conf import libreswan_proposals as lp
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "libreswan_algparse" / "algparse.txt"
 

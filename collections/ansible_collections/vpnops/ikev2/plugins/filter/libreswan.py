@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for libreswan hosts: strongSwan proposals in libreswan's syntax, conn sections, algparse output.
 
-The logic lives in plugins/plugin_utils/libreswan_proposals.py; the documentation of each filter is in
+The logic lives in plugins/module_utils/conf/libreswan_proposals.py; the documentation of each filter is in
 the YAML file of the same name next to this one.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vpnops.ikev2.plugins.plugin_utils import libreswan_proposals as lp
+from ansible_collections.vpnops.ikev2.plugins.module_utils.conf import libreswan_proposals as lp
 
 
 def libreswan_proposals(ike, esp=None):

@@ -36,8 +36,8 @@ import os
 import re
 
 from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.conf_text import ConfError, IpsecDoc, SwanctlDoc
-from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.proposal_names import (
-    ProposalNameError, to_libreswan_esp, to_libreswan_ike)
+from ansible_collections.vpnops.ikev2.plugins.module_utils.conf.libreswan_proposals import (
+    TranslationError, to_libreswan)
 
 SETTINGS = ('ike_proposals', 'esp_proposals', 'rekey_time', 'life_time', 'child_rekey_time', 'child_life_time',
             'dpd_delay', 'fragmentation', 'local_ts', 'remote_ts')
@@ -155,9 +155,9 @@ def _want_text(kind, value):
     if kind == 'proposals':
         return ','.join(value)
     if kind == 'lsw_ike':
-        return to_libreswan_ike(value)
+        return to_libreswan(value, 'ike')
     if kind == 'lsw_esp':
-        return to_libreswan_esp(value)
+        return to_libreswan(value, 'esp')
     return value
 
 
@@ -266,7 +266,7 @@ def _plan_libreswan(doc, chosen, settings, traffic_selectors):
                                         'one subnet' % (doc.kind, doc.path, conn.name, norm_key, plural))
             try:
                 _compare(doc, conn, key, kind, default, value, conn.name, conn.name, None, norm_key, drift)
-            except ProposalNameError as e:
+            except TranslationError as e:
                 raise SettingsError('%s for libreswan: %s' % (norm_key, e))
     return drift, unsupported
 

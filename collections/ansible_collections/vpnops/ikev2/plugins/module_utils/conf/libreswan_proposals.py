@@ -3,15 +3,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """strongSwan proposals in libreswan's terms, and the conn sections of a libreswan ipsec.conf.
 
-Importable without Ansible; the filter plugins ``vpnops.ikev2.libreswan_proposals`` and
-``vpnops.ikev2.libreswan_conns`` are thin wrappers and the ``vpnops.ikev2.proposals`` role drives
-them on a libreswan host.
+Importable without Ansible, on the target and on the controller: the module ``vpnops.ikev2.conn_settings``
+translates its proposals with :func:`to_libreswan` (through ``module_utils/conf/conn_settings.py``), the
+filter plugins ``vpnops.ikev2.libreswan_proposals`` and ``vpnops.ikev2.libreswan_conns`` are thin
+wrappers, and the ``vpnops.ikev2.proposals`` role drives them on a libreswan host.
 
 * :func:`translate` turns strongSwan proposals (``aes256gcm16-prfsha384-ecp384``) into libreswan's
   ``ike=``/``esp=`` syntax (ipsec.conf(5) of libreswan 4: ``cipher-hash;dhN``, ``+`` joining
   alternatives inside one proposal) and into the names pluto itself prints for them (``whack
   --status``, ``algparse``: ``AES_GCM_16_256-HMAC_SHA2_384-DH20``). Both were checked against
   ``ipsec algparse`` of libreswan 4.10 (tests/fixtures/libreswan_algparse/).
+* :func:`to_libreswan` gives one ``ike=``/``esp=`` value and raises on the first proposal that
+  cannot be translated (for a module that must refuse to write a half-translated value).
 * What libreswan cannot express is a :class:`TranslationError` naming the proposal and the token:
   a PRF different from the integrity algorithm (libreswan uses one hash for both), an algorithm
   libreswan 4 does not have (Blowfish, CAST, Brainpool/curve448 groups, truncated SHA-256), an
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ['TranslationError', 'translate', 'translate_one', 'parse_algparse', 'parse_conns', 'set_algorithms',
+__all__ = ['TranslationError', 'translate', 'translate_one', 'to_libreswan', 'parse_algparse', 'parse_conns', 'set_algorithms',
            'no_proposal_chosen']
 
 
@@ -216,6 +219,23 @@ def _split(proposals):
     if isinstance(proposals, str):
         proposals = proposals.split(',')
     return [p.strip() if isinstance(p, str) else p for p in proposals if not (isinstance(p, str) and not p.strip())]
+
+
+def to_libreswan(proposals, kind):
+    """strongSwan proposals (a list, or a comma-separated string) -> libreswan's ``ike=`` or ``esp=`` value.
+
+    ``kind`` is ``'ike'`` or ``'esp'``. Raises :class:`TranslationError` for the first proposal that
+    cannot be translated, and when there is none at all.
+
+    >>> to_libreswan('aes256gcm16-prfsha384-ecp384,aes256-sha256-ecp256', 'ike')
+    'aes_gcm256-sha2_384;dh20,aes256-sha2_256;dh19'
+    >>> to_libreswan(['aes256gcm16', 'aes256-sha256'], 'esp')
+    'aes_gcm256,aes256-sha2_256'
+    """
+    items = _split(proposals)
+    if not items:
+        raise TranslationError('no %s proposals given' % kind.upper())
+    return ','.join(translate_one(p, kind)[0] for p in items)
 
 
 def translate(ike, esp):
