@@ -163,8 +163,8 @@ def test_remediable_scenario_fixed_end_to_end(lab, baseline, name, tmp_path):
             recs = [r for r in applied if r["host"] == host and (r["finding"] or {}).get("category") == cat]
             assert recs and recs[-1]["changed"] is True, (cat, host, applied)
             verification = recs[-1]["verification"]
-            # ca_chain, proposals: "passed"; time_sync, firewall: "ok"
-            assert verification.get("passed", verification.get("ok")) is True, recs[-1]
+            # every fix role records verification.passed
+            assert verification.get("passed") is True, recs[-1]
 
         # 3. The tunnels are back and carry traffic.
         states = lab.states()

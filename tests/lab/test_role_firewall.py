@@ -101,7 +101,7 @@ def test_real_run_opens_udp4500_and_the_clients_carry_traffic(fault):
         assert lab.child_bytes(client.name)[1] > before[1]
     (record,) = run.records()
     assert record["role"] == "vpnops.ikev2.firewall" and record["host"] == GW
-    assert record["verification"]["ok"] is True
+    assert record["verification"]["passed"] is True
     assert record["finding"]["dropped"] == ["udp4500"]
     backup = record["backup"]["path"]
     assert backup.startswith(CONF + ".")
@@ -138,7 +138,7 @@ def test_a_change_that_cuts_new_ssh_connections_is_reverted_by_the_host(fault):
     assert _fresh_ssh_works(lab), "a fresh SSH login fails after the revert"
     assert re.search(r"^revert-pending-.*~\.reverted$", lab.sh(GW, "ls /var/lib/vpnops-ikev2/firewall"), re.M)
     record = run.records()[-1]
-    assert record["verification"]["ok"] is False
+    assert record["verification"]["passed"] is False
     assert record["verification"]["reverted_by"] == "host revert job"
 
 
@@ -154,7 +154,7 @@ def test_a_change_whose_verification_fails_is_rolled_back(fault):
     assert _live(lab) == fault["live"], "nftables does not run the old ruleset"
     assert "vpnops.ikev2.firewall" not in _live(lab)
     record = run.records()[-1]
-    assert record["verification"]["ok"] is False and record["verification"]["rolled_back"] is True
+    assert record["verification"]["passed"] is False and record["verification"]["rolled_back"] is True
     assert hashlib.sha256(fault["original"].encode()).hexdigest() == fault["sha"]
 
 

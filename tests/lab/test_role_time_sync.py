@@ -83,7 +83,7 @@ def test_real_run_brings_the_clock_within_a_second_of_infra(skew):
     assert "Leap status     : Normal" in tracking, tracking
     (record,) = run.records()
     assert record["role"] == "vpnops.ikev2.time_sync" and record["host"] == HOST
-    assert record["verification"]["ok"] is True
+    assert record["verification"]["passed"] is True
     assert record["finding"]["clock_off"] is True and record["finding"]["ntp_down"] is True
 
 
@@ -112,7 +112,7 @@ def test_failed_verification_restores_the_file_and_leaves_chronyd_stopped_as_it_
     assert _sha(lab) == skew["sha"], "chrony.conf was not restored byte for byte"
     assert not _chronyd_running(lab), "chronyd was stopped before the change and should be again"
     record = run.records()[-1]
-    assert record["verification"]["ok"] is False and record["verification"]["rolled_back"] is True
+    assert record["verification"]["passed"] is False and record["verification"]["rolled_back"] is True
 
 
 def test_failed_verification_on_a_running_client_restarts_it_with_the_old_configuration(skew):
