@@ -113,6 +113,9 @@ def test_failed_verification_restores_the_file_and_leaves_chronyd_stopped_as_it_
     assert not _chronyd_running(lab), "chronyd was stopped before the change and should be again"
     record = run.records()[-1]
     assert record["verification"]["passed"] is False and record["verification"]["rolled_back"] is True
+    backup = record["backup"]["path"]
+    assert backup and backup.startswith(CONF + "."), record["backup"]
+    assert lab.sh(HOST, f"sha256sum {backup}").split()[0] == skew["sha"], "the recorded backup is not the original file"
 
 
 def test_failed_verification_on_a_running_client_restarts_it_with_the_old_configuration(skew):
