@@ -65,14 +65,12 @@ def diagnose(report_dir):
         return json.load(handle)
 
 
-# The lab's approved NTP server for vpnops.ikev2.time_sync (the lab inventory names none), polled
-# often so that chrony selects it within seconds.
-LAB_VARS = {"time_sync_servers": ["infra.lab"], "time_sync_server_options": "iburst minpoll 4 maxpoll 6"}
-
-
 def remediate(report_dir, audit_log, categories):
-    """remediate.yml from the saved report, with ``categories`` as every host's approval policy."""
-    extra = dict(LAB_VARS, ikev2_auto_remediate=categories)
+    """remediate.yml from the saved report, with ``categories`` as every host's approval policy.
+
+    No NTP servers are passed: vpnops.ikev2.time_sync takes the lab's golden ones
+    (``ikev2_golden.ntp_servers``, ``ntp_server_options``: infra.lab, polled often)."""
+    extra = {"ikev2_auto_remediate": categories}
     return playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
                     "-e", "ikev2_audit_log=%s" % audit_log, "-e", json.dumps(extra))
 
