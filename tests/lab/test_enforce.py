@@ -21,6 +21,7 @@ import time
 import pytest
 import yaml
 
+from _playbooks import carries_traffic, recap
 from lab import runtime
 
 ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
@@ -91,22 +92,8 @@ def aspects(lines):
     return out
 
 
-def recap(out):
-    out = out[out.rindex("PLAY RECAP"):]
-    return dict((m.group(1), dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))))
-                for m in re.finditer(r"^(\S+)\s+:\s+(.*)$", out, re.M))
-
-
 def snapshot(lab):
     return dict((h, lab.sh(h, SNAPSHOT, check=False)) for h in ENDPOINTS)
-
-
-def carries_traffic(lab, client):
-    gw = lab.topo.hosts[lab.topo.hosts[client].gateway]
-    before = lab.child_bytes(client)
-    out = lab.sh(client, "ping -c 3 -i 0.2 -W 2 %s" % gw.protected_addr, check=False)
-    after = lab.child_bytes(client)
-    return " 0% packet loss" in out and after[0] > before[0] and after[1] > before[1]
 
 
 def test_enforce_healthy_lab_has_no_drift(lab, tmp_path):

@@ -15,45 +15,14 @@ import time
 
 import pytest
 
+from _playbooks import HOSTS, audit_records, carries_traffic, diagnose, playbook, recap, remediate
 from lab import runtime
 from lab import scenario as lab_scenario
 
 ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
-HOSTS = "gateways:clients"
 # Files a fix could touch on any host: trust stores, IKE config, NSS database, firewall, NTP.
 SNAPSHOT = ("find /etc/swanctl /etc/ipsec.d /etc/ipsec.conf /etc/ipsec.secrets /var/lib/ipsec/nss /etc/nftables.conf "
             "/etc/chrony /etc/strongswan.conf -type f 2>/dev/null | sort | xargs -r sha256sum")
-
-
-def playbook(name, *args, timeout=900):
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join("playbooks", name)] + list(args), cwd=runtime.REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    # The YAML callback folds long messages: one space between words makes them greppable.
-    out = proc.stdout + proc.stderr
-    return proc.returncode, out + "\n--- flat ---\n" + " ".join(out.split())
-
-
-def diagnose(report_dir, since=None):
-    extra = ["-e", "ikev2_diagnose_since=%d" % since] if since else []
-    rc, out = playbook("diagnose.yml", "-e", "ikev2_diagnose_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
-                       *extra)
-    assert rc == 0, out[-4000:]
-    with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def remediate(report_dir, audit_log, *extra):
-    return playbook("remediate.yml", "-e", "ikev2_remediate_hosts=%s" % HOSTS, "-e", "ikev2_report_dir=%s" % report_dir,
-                    "-e", "ikev2_audit_log=%s" % audit_log, *extra)
-
-
-def recap(out):
-    """host -> {ok, changed, failed, ...} from the PLAY RECAP."""
-    out = out.split("\n--- flat ---\n")[0]
-    out = out[out.rindex("PLAY RECAP"):]
-    return dict((m.group(1), dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))))
-                for m in re.finditer(r"^(\S+)\s+:\s+(.*)$", out, re.M))
 
 
 def keys(report):
@@ -63,21 +32,6 @@ def keys(report):
 def snapshot(lab):
     hosts = [h for h in lab.topo.hosts if lab.topo.hosts[h].role in ("gateway", "client")]
     return dict((h, lab.sh(h, SNAPSHOT, check=False)) for h in hosts)
-
-
-def audit_records(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def carries_traffic(lab, client):
-    gw = lab.topo.hosts[lab.topo.hosts[client].gateway]
-    before = lab.child_bytes(client)
-    out = lab.sh(client, "ping -c 3 -i 0.2 -W 2 %s" % gw.protected_addr, check=False)
-    after = lab.child_bytes(client)
-    return " 0% packet loss" in out and after[0] > before[0] and after[1] > before[1]
 
 
 @pytest.fixture(scope="module")

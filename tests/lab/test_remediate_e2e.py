@@ -22,16 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from lab import runtime
+from _playbooks import HOSTS, audit_records, playbook
 from lab import scenario as lab_scenario
 
-ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
-HOSTS = "gateways:clients"
 
 # scenario -> (the clients whose tunnels must carry traffic after the fix: the tunnels the scenario
 # breaks, or for esp_blocked, which breaks none in this lab whose ESP is UDP-encapsulated, the
@@ -46,15 +43,6 @@ CASES = {
     "proposal_mismatch_esp": (["cl3", "cl4"], ["proposal_mismatch"]),
     "compound_clock_udp4500": (["cl1", "cl3", "cl4"], ["udp4500_blocked"]),
 }
-
-
-def playbook(name, *args, timeout=900):
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join("playbooks", name)] + list(args), cwd=runtime.REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    out = proc.stdout + proc.stderr
-    # The YAML callback folds long messages: one space between words makes them greppable.
-    return proc.returncode, out + "\n--- flat ---\n" + " ".join(out.split())
 
 
 def diagnose(report_dir):
@@ -89,13 +77,6 @@ def recap(out):
 
 def keys(findings):
     return set((f["category"], f["hosts"][0]) for f in findings)
-
-
-def audit_records(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def carries_traffic(lab, client):

@@ -16,12 +16,12 @@ import sys
 
 import pytest
 
+from _playbooks import HOSTS, audit_records, carries_traffic, playbook, recap
 from _role_runner import RoleRunner
 from lab import runtime
 from lab import scenario as lab_scenario
 
 ANSIBLE_PLAYBOOK = os.path.join(runtime.REPO, ".venv", "bin", "ansible-playbook")
-HOSTS = "gateways:clients"
 CONF = "/etc/swanctl/swanctl.conf"
 PLAYBOOK = """
 - name: Run vpnops.ikev2.connections
@@ -35,36 +35,6 @@ PLAYBOOK = """
       ansible.builtin.debug:
         msg: "DRIFT {{ inventory_hostname }} {{ __connections_drift | to_json }}"
 """
-
-
-def playbook(name, *args, timeout=900):
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join("playbooks", name)] + list(args), cwd=runtime.REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    out = proc.stdout + proc.stderr
-    return proc.returncode, out + "\n--- flat ---\n" + " ".join(out.split())
-
-
-def recap(out):
-    out = out.split("\n--- flat ---\n")[0]
-    out = out[out.rindex("PLAY RECAP"):]
-    return dict((m.group(1), dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))))
-                for m in re.finditer(r"^(\S+)\s+:\s+(.*)$", out, re.M))
-
-
-def audit_records(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def carries_traffic(lab, client):
-    gw = lab.topo.hosts[lab.topo.hosts[client].gateway]
-    before = lab.child_bytes(client)
-    out = lab.sh(client, "ping -c 3 -i 0.2 -W 2 %s" % gw.protected_addr, check=False)
-    after = lab.child_bytes(client)
-    return " 0% packet loss" in out and after[0] > before[0] and after[1] > before[1]
 
 
 def sha(lab, host, path=CONF):
